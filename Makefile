@@ -1,0 +1,35 @@
+# Two commands do all the set-up: `make demo` and `make test` create .venv, install the project
+# and check for Java 17+ (installing it with apt when run as root).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: test demo lint bench java clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 is required: install python3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+java:
+	@bash scripts/ensure_java.sh
+
+test: $(VENV)/.installed java
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+demo: $(VENV)/.installed java
+	@PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed
+	$(BIN)/python scripts/bench_generator.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

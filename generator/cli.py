@@ -1,0 +1,205 @@
+"""Command line: `python -m generator files|schema ...`.
+
+Each subcommand turns its arguments into one config object and calls one `run()`. Errors a user
+can cause are a UsageError, printed once here as one line, exit code 2; bugs keep their traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from generator.datasets import DATASETS, get_dataset
+from generator.errors import EXIT_USAGE, UsageError
+
+PROG = "generator"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting: one line, one place."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def seed_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def add_dataset_option(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--dataset",
+        default=default,
+        metavar="NAME",
+        help=f"data set to generate: {', '.join(DATASETS)} (default: {default})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Realistic, reproducible data for Spark Structured Streaming: "
+        "files landing in a watched folder, or rows served over TCP.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    f = sub.add_parser(
+        "files",
+        help="land CSV files in a folder, one at a time, atomically",
+        description="Land CSV files of a data set in DIR, one at a time. Each file is written "
+        "as a hidden temp file and renamed into place, so Spark never reads one half-written.",
+    )
+    f.add_argument("directory", type=Path, metavar="DIR", help="folder to land files in (created)")
+    add_dataset_option(f, "person")
+    f.add_argument(
+        "--rows-per-file",
+        type=positive_int,
+        metavar="N",
+        help="rows in each file (default: the data set's: 10 for person; "
+        "a realistic day's count for retail)",
+    )
+    pace = f.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--interval",
+        type=non_negative_float,
+        metavar="SECONDS",
+        help="pause between files, fractional; 0 = as fast as possible (default: 1)",
+    )
+    pace.add_argument(
+        "--rate",
+        type=positive_float,
+        metavar="ROWS_PER_SECOND",
+        help="pace files to this many rows per second instead of a fixed interval",
+    )
+    stop = f.add_mutually_exclusive_group()
+    stop.add_argument("--files", type=positive_int, metavar="N", help="stop after N files")
+    stop.add_argument(
+        "--duration", type=positive_float, metavar="SECONDS", help="stop after this long"
+    )
+    f.add_argument(
+        "--seed",
+        type=seed_value,
+        help="same seed, data set and options: byte-identical files (default: random, printed)",
+    )
+    f.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write a header line (default: the data set's: off for person, on for retail)",
+    )
+    f.add_argument(
+        "--streams",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="write into DIR/subdir1 .. DIR/subdirK, one file to each in turn (default: 1, DIR)",
+    )
+    f.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    f.set_defaults(handler=_files)
+
+    s = sub.add_parser(
+        "schema",
+        help="print a data set's schema",
+        description="Print a data set's schema as a Spark DDL string (default) or in Spark's "
+        "JSON form (loadable with StructType.fromJson).",
+    )
+    s.add_argument("name", metavar="NAME", help=f"data set: {', '.join(DATASETS)}")
+    form = s.add_mutually_exclusive_group()
+    form.add_argument("--ddl", action="store_true", help="DDL string (the default)")
+    form.add_argument("--json", action="store_true", help="Spark's JSON schema")
+    s.add_argument("--header", action="store_true", help="the CSV header line instead")
+    s.set_defaults(handler=_schema)
+    return parser
+
+
+def _files(args: argparse.Namespace) -> int:
+    from generator import files  # numpy, pyarrow, Faker: not needed for `schema` or `--help`
+
+    dataset = get_dataset(args.dataset)
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    config = files.FilesConfig(
+        directory=args.directory,
+        dataset=dataset,
+        seed=seed,
+        rows_per_file=args.rows_per_file,
+        interval=1.0 if args.interval is None else args.interval,
+        rate=args.rate,
+        files=args.files,
+        duration=args.duration,
+        header=args.header,
+        streams=args.streams,
+        quiet=args.quiet,
+    )
+    files.run(config)
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    dataset = get_dataset(args.name)
+    if args.header:
+        print(dataset.csv_header())
+    elif args.json:
+        print(json.dumps(dataset.schema_json(), indent=2))
+    else:
+        print(dataset.ddl())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code (tests call this in-process)."""
+    try:
+        args = build_parser().parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # `python -m generator schema person | head -1`: the reader left; nothing is wrong
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,10 @@
+"""Errors a user can cause: caught once at the top of `main()`, printed as one line, exit code 2."""
+
+from __future__ import annotations
+
+
+class UsageError(Exception):
+    """Bad input: an option, a path or a declaration that cannot work. Printed as one line."""
+
+
+EXIT_USAGE = 2

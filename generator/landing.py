@@ -1,0 +1,82 @@
+"""Landing files in a watched folder so that a reader can never see one half-written.
+
+Every file goes through `land()`: written as `.NAME.tmp` in the same folder (Spark's listing skips
+names starting with a dot), flushed and fsynced, given a modification time later than any file
+landed before it, then renamed into place with `os.replace`, which is atomic on one filesystem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from generator.errors import UsageError
+
+TEMP_SUFFIX = ".tmp"
+_MS = 1_000_000  # Spark compares modification times in milliseconds
+
+
+def temp_name(name: str) -> str:
+    return f".{name}{TEMP_SUFFIX}"
+
+
+def land(folder: Path, name: str, chunks: Iterable[bytes | memoryview], after_ns: int = 0) -> int:
+    """Write `chunks` to `folder/name` atomically; return the file's modification time (ns).
+
+    The modification time is at least 1 ms after `after_ns`, so files sort in landing order
+    by time as Spark's file source orders them. If anything fails or an interrupt arrives
+    before the rename, the temp file is removed and the folder is as it was.
+    """
+    final = folder / name
+    if final.exists():
+        # names are chosen after the newest landed file: this is another writer's file
+        raise FileExistsError(f"refusing to overwrite {final}")
+    temp = folder / temp_name(name)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        mtime = max(time.time_ns(), after_ns + _MS)
+        os.utime(temp, ns=(mtime, mtime))
+        os.replace(temp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    return mtime
+
+
+def remove_stale_temps(folder: Path) -> list[str]:
+    """Remove temp files a killed run left behind; return their names."""
+    removed = []
+    for entry in os.scandir(folder):
+        if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX) and entry.is_file():
+            os.unlink(entry.path)
+            removed.append(entry.name)
+    return sorted(removed)
+
+
+def prepare_folder(folder: Path) -> None:
+    """Create `folder` if missing and make sure files can be landed in it, or raise UsageError."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"not a folder: {folder}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create folder {folder}: {exc.strerror}") from None
+    probe = folder / temp_name(f"write-check-{os.getpid()}")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"cannot write into folder {folder}: {exc.strerror}") from None
