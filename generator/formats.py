@@ -1,8 +1,8 @@
 """Render a table as CSV bytes, the way the seed data is written: quotes only where needed,
 doubles as Python writes them (`17850.0`), timestamps as `yyyy-MM-dd HH:mm:ss`, empty for null.
 
-pyarrow's own CSV writer quotes every string; building the lines with pyarrow compute keeps the
-files byte-for-byte like the real ones and is just as vectorised.
+Where no value needs quotes, Arrow's CSV writer does the work; where some do (its "needed" style
+would quote every string), the lines are joined with pyarrow compute, quoting only those values.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 _NEEDS_QUOTES = r'[,"\r\n]'
 _WHOLE_NUMBER = r"^-?[0-9]+$"
@@ -43,9 +44,7 @@ def csv_cells(values: pa.Array) -> pa.Array:
 
 def _quote_where_needed(text: pa.Array) -> pa.Array:
     # a byte search over the whole buffer first: most columns never need quotes
-    data = text.buffers()[2]
-    raw = data.to_pybytes() if data is not None else b""
-    if not any(ch in raw for ch in (b",", b'"', b"\n", b"\r")):
+    if not _has_special_bytes(text):
         return text
     needs = pc.match_substring_regex(text, _NEEDS_QUOTES)
     quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
@@ -56,13 +55,53 @@ def csv_body(table: pa.Table) -> pa.Buffer:
     """All rows of `table` as CSV lines ending in `\\n`, one contiguous buffer (no header)."""
     if table.num_rows == 0:
         return pa.py_buffer(b"")
-    cells = [csv_cells(col) for col in table.columns]
+    columns = [_render_numbers(c) for c in table.columns]
+    if not any(_needs_quotes(c) for c in columns):
+        # nothing to quote: Arrow's CSV writer, twice as fast as joining cells ourselves
+        out = pa.BufferOutputStream()
+        pacsv.write_csv(
+            pa.Table.from_arrays(columns, names=table.column_names),
+            out,
+            pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=8192),
+        )
+        return out.getvalue()
+    return joined_body(columns)
+
+
+def joined_body(columns: list[pa.Array]) -> pa.Buffer:
+    """CSV lines built with pyarrow compute, quoting only the values that need it."""
+    cells = [csv_cells(c) for c in columns]
     # the line end joins the last column alone: far less to copy than the joined lines
     cells[-1] = pc.binary_join_element_wise(
         cells[-1], "\n", "", null_handling="replace", null_replacement=""
     )
     lines = pc.binary_join_element_wise(*cells, ",", null_handling="replace", null_replacement="")
     return _data_of(lines)
+
+
+def _render_numbers(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Doubles rendered as text up front (Arrow writes 17850.0 as `17850`); the rest as is."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.DictionaryArray):
+        if pa.types.is_floating(values.dictionary.type):
+            return pa.DictionaryArray.from_arrays(values.indices, csv_cells(values.dictionary))
+        return values
+    return csv_cells(values) if pa.types.is_floating(values.type) else values
+
+
+def _needs_quotes(values: pa.Array) -> bool:
+    if isinstance(values, pa.DictionaryArray):
+        values = values.dictionary
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return False
+    return _has_special_bytes(values)
+
+
+def _has_special_bytes(text: pa.Array) -> bool:
+    data = text.buffers()[2]
+    raw = data.to_pybytes() if data is not None else b""
+    return any(ch in raw for ch in (b",", b'"', b"\n", b"\r"))
 
 
 def _data_of(strings: pa.Array) -> pa.Buffer:
