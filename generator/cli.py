@@ -61,6 +61,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535, not {value}")
+    return value
+
+
 def seed_value(text: str) -> int:
     try:
         value = int(text)
@@ -142,6 +152,58 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
     f.set_defaults(handler=_files)
 
+    k = sub.add_parser(
+        "socket",
+        help="serve rows over TCP to Spark socket streams (replaces `nc -lk PORT`)",
+        description="Listen on PORT and send every client CSV lines (no header) of a data set, "
+        "or the lines typed on standard input. Any number of clients at once: start the server, "
+        "then the Spark queries. The first line of output is `listening on HOST:PORT`.",
+    )
+    k.add_argument("port", type=port_number, metavar="PORT", help="TCP port; 0 picks a free one")
+    k.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; 0.0.0.0 for every interface)",
+    )
+    add_dataset_option(k, "person")
+    k.add_argument(
+        "--fanout",
+        choices=("broadcast", "each"),
+        default="broadcast",
+        help="broadcast: every client gets the same rows from the moment it connects (default); "
+        "each: every client gets a stream of its own",
+    )
+    k.add_argument(
+        "--rate",
+        type=non_negative_float,
+        metavar="ROWS_PER_SECOND",
+        help="rows per second per stream, fractional allowed; 0 = as fast as clients read "
+        "(default: 5)",
+    )
+    bound = k.add_mutually_exclusive_group()
+    bound.add_argument(
+        "--count", type=positive_int, metavar="N", help="stop after N rows (per client with each)"
+    )
+    bound.add_argument(
+        "--duration", type=positive_float, metavar="SECONDS", help="stop after this long"
+    )
+    k.add_argument("--seed", type=seed_value, help="same seed: same rows (default: random)")
+    k.add_argument(
+        "--stdin",
+        action="store_true",
+        help="forward lines typed or piped on standard input instead of generated rows "
+        "(the seed's `nc -lk 9999` workflow); exits at end of input",
+    )
+    k.add_argument(
+        "--max-queue",
+        type=positive_int,
+        default=1_000_000,
+        metavar="LINES",
+        help="lines queued for one client before it is disconnected as too slow (default: 1000000)",
+    )
+    k.add_argument("--quiet", action="store_true", help="print nothing but the listening line")
+    k.set_defaults(handler=_socket)
+
     s = sub.add_parser(
         "schema",
         help="print a data set's schema",
@@ -177,6 +239,30 @@ def _files(args: argparse.Namespace) -> int:
     )
     files.run(config)
     return 0
+
+
+def _socket(args: argparse.Namespace) -> int:
+    from generator import socket_server
+
+    if args.stdin and args.fanout == "each":
+        raise UsageError("--stdin sends the same lines to every client: drop --fanout each")
+    if args.stdin and args.rate is not None:
+        raise UsageError("--stdin forwards lines as they come: drop --rate")
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    config = socket_server.SocketConfig(
+        dataset=get_dataset(args.dataset),
+        seed=seed,
+        port=args.port,
+        host=args.host,
+        fanout=args.fanout,
+        rate=5.0 if args.rate is None else args.rate,
+        count=args.count,
+        duration=args.duration,
+        stdin=args.stdin,
+        max_queue=args.max_queue,
+        quiet=args.quiet,
+    )
+    return socket_server.Server(config).run()
 
 
 def _schema(args: argparse.Namespace) -> int:

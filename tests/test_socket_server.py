@@ -1,0 +1,261 @@
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from generator import PERSON, RETAIL
+from generator.cli import main
+from generator.engine import Engine
+from generator.formats import csv_body
+from tests.conftest import REPO
+from tests.socket_helpers import LineClient, config, running
+
+
+def test_rows_are_csv_lines_of_the_data_set() -> None:
+    with running(config(count=1000)) as server:
+        client = LineClient(server.port)
+        lines = client.rest()
+    assert len(lines) == 1000
+    # the same engine and seed as the file generator: the first rows are its first rows
+    expected = bytes(csv_body(Engine(PERSON, 7, rows_per_file=65_536).table(1))).split(b"\n")
+    assert lines == expected[:1000]
+    assert all(len(line.split(b",")) == 5 for line in lines)
+
+
+def test_two_clients_broadcast_the_same_stream() -> None:
+    with running(config(rate=2000)) as server:
+        first = LineClient(server.port)
+        head = first.lines(50)
+        second = LineClient(server.port)
+        theirs = second.lines(200)
+        # the first client's stream, from the second client's first line on, is the same
+        mine = first.lines(2000)
+        start = mine.index(theirs[0])
+        assert mine[start : start + 200] == theirs
+        assert head[0] not in theirs
+    first.close()
+    second.close()
+
+
+def test_each_gives_every_client_a_stream_of_its_own() -> None:
+    with running(config(fanout="each", rate=0)) as server:
+        a, b = LineClient(server.port), LineClient(server.port)
+        la, lb = a.lines(500), b.lines(500)
+    assert len(set(la) & set(lb)) < 5
+    a.close()
+    b.close()
+
+
+def test_count_per_client_in_each_mode_then_the_server_exits() -> None:
+    with running(config(fanout="each", count=300)) as server:
+        a, b = LineClient(server.port), LineClient(server.port)
+        assert len(a.rest()) == 300
+        assert len(b.rest()) == 300
+        a.close()
+        b.close()
+        deadline = time.monotonic() + 10
+        while server.exit_code is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.exit_code == 0
+
+
+def test_count_closes_clients_cleanly_and_exits_0() -> None:
+    with running(config(count=5000, rate=0)) as server:
+        client = LineClient(server.port)
+        lines = client.rest()
+        deadline = time.monotonic() + 10
+        while server.exit_code is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.exit_code == 0
+    assert len(lines) == 5000
+    assert client.closed_by_server
+
+
+def test_duration_ends_the_run() -> None:
+    with running(config(duration=0.5, rate=100)) as server:
+        client = LineClient(server.port)
+        lines = client.rest(timeout=10)
+        assert server.exit_code == 0 or server.exit_code is None
+    assert 10 <= len(lines) <= 150
+
+
+def test_rate_is_roughly_held() -> None:
+    # a loose window: the precise figure is the benchmark's job
+    with running(config(rate=200)) as server:
+        client = LineClient(server.port)
+        client.lines(1)
+        start = time.monotonic()
+        client.lines(200)
+        seconds = time.monotonic() - start
+    assert 0.6 < seconds < 2.0
+    client.close()
+
+
+def test_fractional_rate() -> None:
+    with running(config(rate=4.0, count=3)) as server:
+        client = LineClient(server.port)
+        start = time.monotonic()
+        lines = client.rest()
+        seconds = time.monotonic() - start
+    assert len(lines) == 3
+    assert 0.3 < seconds < 2.0  # one line now, then one every 0.25 s
+
+
+def test_clients_come_and_go_while_one_keeps_receiving() -> None:
+    seq_source = Engine(PERSON, 7, rows_per_file=65_536)
+    expected = bytes(csv_body(seq_source.table(1))).split(b"\n")
+    with running(config(rate=0)) as server:
+        steady = LineClient(server.port)
+        got = steady.lines(1000)
+        for i in range(100):
+            churn = socket.create_connection(("127.0.0.1", server.port))
+            if i % 3 == 0:
+                churn.recv(100)  # some read a little, mid-line
+            if i % 2 == 0:
+                churn.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
+            churn.close()  # some reset, some close
+        got += steady.lines(30_000)
+    # no gap, no reordering: the steady client's lines are the stream, in order
+    assert got == expected[: len(got)]
+    steady.close()
+
+
+def test_a_slow_client_is_dropped_and_the_others_keep_going() -> None:
+    with running(config(rate=0, max_queue=20_000, quiet=False)) as server:
+        slow = LineClient(server.port, rcvbuf=4096)  # connects, never reads
+        fast = LineClient(server.port)
+        assert len(fast.lines(300_000, timeout=60)) == 300_000
+        slow_port = slow.sock.getsockname()[1]
+        log = server.err.getvalue()  # type: ignore[attr-defined]
+        assert f"client 127.0.0.1:{slow_port} too slow: " in log
+        fast_port = fast.sock.getsockname()[1]
+        assert f"client 127.0.0.1:{fast_port} too slow" not in log
+    slow.close()
+    fast.close()
+
+
+def test_stdin_line_held_until_the_first_client(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "socket", "0", "--stdin"],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stdin is not None
+    first = proc.stdout.readline().decode()
+    assert first.startswith("listening on 127.0.0.1:")
+    port = int(first.rsplit(":", 1)[1])
+    proc.stdin.write(b"Jean-George Perrin\n")
+    proc.stdin.flush()
+    time.sleep(0.3)  # the line arrives while nobody is connected
+    client = LineClient(port)
+    assert client.lines(1) == [b"Jean-George Perrin"]
+    proc.stdin.write(b"Leor Finkelberg\nno newline at the end")
+    proc.stdin.close()  # end of input: finish sending, then exit
+    assert client.rest() == [b"Leor Finkelberg", b"no newline at the end"]
+    assert proc.wait(timeout=20) == 0
+    client.close()
+
+
+def test_sigint_drains_and_exits_0_second_sigint_exits_at_once() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "socket", "0", "--rate", "50"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline().rsplit(":", 1)[1])
+    client = LineClient(port)
+    client.lines(5)
+    proc.send_signal(signal.SIGINT)
+    client.rest()  # closed cleanly after the queue is flushed
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "stopped:" in err and "Traceback" not in err
+    client.close()
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "socket", "0", "--rate", "0",
+         "--max-queue", "100000000"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline().rsplit(":", 1)[1])
+    stuck = LineClient(port, rcvbuf=4096)  # never reads: the drain would wait its grace period
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=3)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    stuck.close()
+
+
+def test_sigterm_stops_cleanly() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "socket", "0", "--quiet"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("listening on 127.0.0.1:")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert (out, err) == ("", "")
+
+
+def test_retail_rows_over_the_socket() -> None:
+    with running(config(dataset=RETAIL, count=3000)) as server:
+        lines = LineClient(server.port).rest()
+    assert len(lines) == 3000
+    assert lines[0].startswith(b"536365,")
+
+
+def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        assert main(["socket", str(port)]) == 2
+    finally:
+        holder.close()
+    err = capsys.readouterr().err
+    assert err.startswith(f"generator: error: cannot listen on 127.0.0.1:{port}: address already")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["70000"], "argument PORT: must be 0..65535, not 70000"),
+        (["-1"], "argument PORT: must be 0..65535, not -1"),
+        (["http"], "argument PORT: not a port number: 'http'"),
+        (["0", "--host", "no.such.host.invalid"], "cannot listen on no.such.host.invalid:0: "),
+        (["0", "--host", "192.0.2.1"], "cannot listen on 192.0.2.1:0: no such address"),
+        (["0", "--rate", "-1"], "argument --rate: must be 0 or more, not -1"),
+        (["0", "--rate", "fast"], "argument --rate: not a number: 'fast'"),
+        (["0", "--count", "0"], "argument --count: must be 1 or more, not 0"),
+        (["0", "--fanout", "some"], "argument --fanout: invalid choice: 'some'"),
+        (["0", "--dataset", "x"], "unknown data set 'x' (one of: person, retail)"),
+        (["0", "--stdin", "--fanout", "each"], "--stdin sends the same lines to every client"),
+    ],
+)
+def test_bad_input(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    assert main(["socket", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"generator: error: {message}")
+    assert captured.err.count("\n") == 1
+    assert captured.out == ""
+
+
+def test_non_loopback_host_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(host="0.0.0.0", count=1)
+    with running(cfg) as server:
+        LineClient(server.port).rest()
+    assert "warning: listening on 0.0.0.0" in server.err.getvalue()  # type: ignore[attr-defined]
