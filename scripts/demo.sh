@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
-# `make demo`: land a few seconds of files in a temporary folder and show what landed.
+# `make demo`: the generator and a consumer side by side, first over files, then over a socket.
+# Output of each side is prefixed with its name; everything is cleaned up at the end.
 set -euo pipefail
-out=$(mktemp -d "${TMPDIR:-/tmp}/spark-stream-lab-demo.XXXXXX")
-echo "== python -m generator files $out --duration 4 --interval 0.5 --seed 7"
-python -m generator files "$out" --duration 4 --interval 0.5 --seed 7
+export SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}  # quiets "hostname resolves to a loopback address"
+work=$(mktemp -d "${TMPDIR:-/tmp}/spark-stream-lab-demo.XXXXXX")
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+tag() { sed -u "s/^/[$1] /"; }
+
+echo "== 1. files: a person file every 2 s, read by the seed's file stream (about 30 s)"
+echo "   terminal 1: python -m generator files $work/data --interval 2 --seed 7"
+echo "   terminal 2: python -m consumer files $work/data"
+python -m generator files "$work/data" --interval 2 --seed 7 --duration 30 2>&1 | tag generator &
+pids+=($!)
+python -m consumer files "$work/data" --timeout 30 --log-level ERROR 2>&1 | tag consumer
+wait "${pids[0]}" || true
 echo
-echo "== what landed (Spark sees only these: no temp files are ever visible)"
-ls -l --time-style=+%T.%N "$out"
+echo "   landed: $(ls "$work/data" | wc -l) files in $work/data"
 echo
-first=$(ls "$out" | head -n 1)
-echo "== $first"
-cat "$out/$first"
+
+echo "== 2. socket: 5 rows/s over TCP, read by the seed's network stream (about 20 s)"
+echo "   terminal 1: python -m generator socket 9999"
+echo "   terminal 2: python -m consumer socket --port 9999"
+mkfifo "$work/first-line"
+python -m generator socket 0 --rate 5 --duration 60 --seed 7 >"$work/first-line" 2> >(tag generator >&2) &
+pids+=($!)
+read -r first <"$work/first-line"
+echo "[generator] $first"
+port=${first##*:}
+python -m consumer socket --port "$port" --timeout 20 --num-rows 5 --log-level ERROR 2>&1 | tag consumer
 echo
-echo "== python -m generator files $out/retail --dataset retail --files 2 --interval 0 --seed 7"
-python -m generator files "$out/retail" --dataset retail --files 2 --interval 0 --seed 7
-ls -l "$out/retail"
-head -n 4 "$out/retail/$(ls "$out/retail" | head -n 1)"
-echo
-echo "Files are in $out. Next: point a Spark stream at them (see README: 'Side by side')."
+echo "Done. To run them yourself, side by side: scripts/side-by-side.sh (tmux), or see README.md."

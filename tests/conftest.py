@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-RETAIL_SAMPLE = SHARED / "data" / "retail-by-day-sample"
+# six real days of the retail set, copied with their attribution (CC BY 4.0): see tests/data
+RETAIL_SAMPLE = REPO / "tests" / "data" / "retail-by-day-sample"
 
 
 @pytest.fixture(scope="session")
@@ -39,5 +39,5 @@ def spark() -> Iterator[Any]:
 @pytest.fixture
 def retail_sample() -> Path:
     if not RETAIL_SAMPLE.is_dir():
-        pytest.fail(f"the real retail sample is missing: {RETAIL_SAMPLE} (shared/ beside the repo)")
+        pytest.fail(f"the real retail sample is missing: {RETAIL_SAMPLE}")
     return RETAIL_SAMPLE

@@ -1,0 +1,340 @@
+"""Command line: `python -m consumer files|socket|multi|retail ...` (also under spark-submit).
+
+Every argument is checked before Spark starts: bad input is one line and exit code 2. A stream
+that cannot go on (no server, the server went away, a failed query) is one line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from consumer.errors import EXIT_FAILED, StreamFailed
+from consumer.output import SINKS, OutputConfig
+from consumer.session import LOG_LEVELS, SessionConfig
+from generator.cli import non_negative_float, port_number, positive_float, positive_int
+from generator.datasets import DATASETS, get_dataset
+from generator.errors import EXIT_USAGE, UsageError
+
+PROG = "consumer"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def conf_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, not {text!r}")
+    return key.strip(), value
+
+
+def client_port(text: str) -> int:
+    value = port_number(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be 1..65535, not 0")
+    return value
+
+
+def _common(
+    p: argparse.ArgumentParser,
+    *,
+    dataset: str | None,
+    num_rows: int,
+    truncate: bool,
+    files: bool,
+) -> None:
+    spark = p.add_argument_group("Spark")
+    spark.add_argument(
+        "--master",
+        help="Spark master URL: local[*], local[2], spark://HOST:7077 "
+        "(default: spark-submit's --master, else local[*])",
+    )
+    spark.add_argument("--app-name", help="application name (default: the consumer's)")
+    spark.add_argument(
+        "--log-level",
+        default="WARN",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="Spark's log level (default: WARN)",
+    )
+    spark.add_argument(
+        "--conf",
+        type=conf_pair,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting, repeatable (e.g. --conf spark.sql.shuffle.partitions=4)",
+    )
+    if dataset is not None:
+        p.add_argument(
+            "--dataset",
+            default=dataset,
+            metavar="NAME",
+            help=f"data set the stream carries: {', '.join(DATASETS)} (default: {dataset})",
+        )
+    if files:
+        p.add_argument(
+            "--max-files-per-trigger",
+            type=positive_int,
+            default=1,
+            metavar="N",
+            help="files read per micro-batch (default: 1)",
+        )
+    run = p.add_argument_group("running")
+    run.add_argument(
+        "--timeout",
+        type=non_negative_float,
+        metavar="SECONDS",
+        help="stop cleanly after this many seconds, exit 0 (seconds, as PySpark's "
+        "awaitTermination takes them; Java/Scala take milliseconds). Default: until Ctrl-C",
+    )
+    trig = run.add_mutually_exclusive_group()
+    trig.add_argument(
+        "--trigger",
+        type=positive_float,
+        metavar="SECONDS",
+        help="processing-time trigger: a micro-batch every SECONDS (default: as soon as "
+        "the last one ends)",
+    )
+    trig.add_argument(
+        "--available-now",
+        action="store_true",
+        help="work through what is there now (honouring max files per trigger), then exit",
+    )
+    run.add_argument("--quiet", action="store_true", help="no line per batch on stderr")
+    out = p.add_argument_group("output")
+    out.add_argument("--sink", choices=SINKS, default="console", help="(default: console)")
+    out.add_argument(
+        "--output-mode",
+        choices=("append", "update", "complete"),
+        help="append, update or complete, where the query allows it (default: the query's)",
+    )
+    out.add_argument(
+        "--num-rows",
+        type=positive_int,
+        default=num_rows,
+        metavar="N",
+        help=f"rows the console shows per batch (default: {num_rows})",
+    )
+    out.add_argument(
+        "--truncate",
+        action=argparse.BooleanOptionalAction,
+        default=truncate,
+        help=f"truncate long values on the console (default: {'on' if truncate else 'off'})",
+    )
+    out.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="checkpoint folder: a restarted query resumes where it stopped "
+        "(required for file sinks)",
+    )
+    out.add_argument(
+        "--output", metavar="DIR", help="where a parquet/csv/json sink writes (required for them)"
+    )
+    out.add_argument(
+        "--query-name", metavar="NAME", help="query name; the table name of the memory sink"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Spark Structured Streaming consumers: the programs of the seed notes, "
+        "corrected, reading what `python -m generator` makes.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    f = sub.add_parser(
+        "files",
+        help="read CSV files landing in a folder (Spark in Action, ch. 10)",
+        description="The seed's first program: CSV files with the data set's schema, "
+        "max files per trigger, a `result` column fname-age, to the console.",
+    )
+    f.add_argument("directory", metavar="DIR", help="folder to watch (waited for if missing)")
+    _common(f, dataset="person", num_rows=3, truncate=False, files=True)
+    f.set_defaults(handler=_files)
+
+    s = sub.add_parser(
+        "socket",
+        help="read lines from a TCP server (the seed's `nc -lk 9999` stream)",
+        description="The seed's network stream: each line's `value` split into the data set's "
+        "columns. Waits for the server rather than failing on 'Connection refused'; exits 1 "
+        "when the server goes away.",
+    )
+    s.add_argument("--host", default="localhost", help="server host (default: localhost)")
+    s.add_argument("--port", type=client_port, default=9999, help="server port (default: 9999)")
+    s.add_argument(
+        "--connect-timeout",
+        type=positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="give up waiting for the server after this long (default: 60)",
+    )
+    _common(s, dataset="person", num_rows=20, truncate=True, files=False)
+    s.set_defaults(handler=_socket)
+
+    m = sub.add_parser(
+        "multi",
+        help="two file streams in one session (upper- and lower-cased fname)",
+        description="The seed's two file streams: fname upper-cased in DIR1, lower-cased in "
+        "DIR2, both stopped after --timeout seconds.",
+    )
+    m.add_argument("directories", nargs="*", metavar="DIR", help="exactly two folders")
+    _common(m, dataset="person", num_rows=3, truncate=True, files=True)
+    m.set_defaults(handler=_multi)
+
+    r = sub.add_parser(
+        "retail",
+        help="total cost per customer per day (The Definitive Guide, ch. 3)",
+        description="Total cost per customer per window(InvoiceDate). Streaming by default "
+        "(complete mode, one file per trigger); --static for the batch version.",
+    )
+    r.add_argument("directory", metavar="DIR", help="folder of by-day retail CSV files")
+    r.add_argument("--static", action="store_true", help="the batch version, with inferSchema")
+    r.add_argument(
+        "--window", default="1 day", help="window length, e.g. '1 hour' (default: 1 day)"
+    )
+    _common(r, dataset=None, num_rows=5, truncate=True, files=True)
+    r.set_defaults(handler=_retail)
+    return parser
+
+
+def _output(args: argparse.Namespace) -> OutputConfig:
+    return OutputConfig(
+        sink=args.sink,
+        output_mode=args.output_mode,
+        num_rows=args.num_rows,
+        truncate=args.truncate,
+        checkpoint=args.checkpoint,
+        path=args.output,
+        trigger_seconds=args.trigger,
+        available_now=args.available_now,
+        query_name=args.query_name,
+    )
+
+
+def _session(args: argparse.Namespace, default_name: str) -> SessionConfig:
+    return SessionConfig(
+        app_name=args.app_name or default_name,
+        master=args.master,
+        log_level=args.log_level,
+        conf=tuple(args.conf),
+        quiet=args.quiet,
+    )
+
+
+Prepared = tuple[SessionConfig, Callable[[Any], None]]
+
+
+def _files(args: argparse.Namespace) -> Prepared:
+    from consumer import files_app
+
+    output = _output(args)
+    output.check(["append"])
+    config = files_app.FilesConsumerConfig(
+        directory=args.directory,
+        dataset=get_dataset(args.dataset),
+        output=output,
+        max_files_per_trigger=args.max_files_per_trigger,
+        timeout=args.timeout,
+        quiet=args.quiet,
+    )
+    return _session(args, "Read lines from a file stream"), lambda spark: files_app.run(
+        spark, config
+    )
+
+
+def _socket(args: argparse.Namespace) -> Prepared:
+    from consumer import socket_app
+
+    output = _output(args)
+    output.check(["append"])
+    if args.available_now:
+        raise UsageError("--available-now does not work with the socket source: use --timeout")
+    config = socket_app.SocketConsumerConfig(
+        dataset=get_dataset(args.dataset),
+        output=output,
+        host=args.host,
+        port=args.port,
+        connect_timeout=args.connect_timeout,
+        timeout=args.timeout,
+        log_level=args.log_level,
+        quiet=args.quiet,
+    )
+    return _session(args, "Read lines over a network stream"), lambda spark: socket_app.run(
+        spark, config
+    )
+
+
+def _multi(args: argparse.Namespace) -> Prepared:
+    from consumer import multi_app
+
+    if len(args.directories) != 2:
+        raise UsageError(
+            f"multi reads exactly two folders, got {len(args.directories)}: "
+            "consumer multi DIR1 DIR2"
+        )
+    output = _output(args)
+    output.check(["append"])
+    config = multi_app.MultiConsumerConfig(
+        directories=(args.directories[0], args.directories[1]),
+        dataset=get_dataset(args.dataset),
+        output=output,
+        max_files_per_trigger=args.max_files_per_trigger,
+        timeout=args.timeout,
+        quiet=args.quiet,
+    )
+    return _session(args, "Two Streams"), lambda spark: multi_app.run(spark, config)
+
+
+def _retail(args: argparse.Namespace) -> Prepared:
+    from consumer import retail_app
+
+    output = _output(args)
+    if not args.static:
+        output.check(["complete", "update"])
+    config = retail_app.RetailConsumerConfig(
+        directory=args.directory,
+        output=output,
+        static=args.static,
+        window=args.window,
+        max_files_per_trigger=args.max_files_per_trigger,
+        timeout=args.timeout,
+        quiet=args.quiet,
+    )
+    return _session(args, "Retail purchases by customer"), lambda spark: retail_app.run(
+        spark, config
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code (tests call this in-process)."""
+    from consumer.session import build_session
+
+    try:
+        args = build_parser().parse_args(argv)
+        session_config, app = args.handler(args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from pyspark import SparkContext
+
+    # in-process callers (tests) may have Spark running already: join it, and leave it running
+    joined = SparkContext._active_spark_context is not None
+    spark = build_session(session_config)
+    try:
+        app(spark)
+    except StreamFailed as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+    finally:
+        if not joined:
+            spark.stop()
+    return 0

@@ -1,0 +1,167 @@
+"""Where a consumer's query writes, and how it runs until it is done, timed out or interrupted."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TextIO
+
+from consumer.errors import StreamFailed
+from generator.errors import UsageError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming.query import StreamingQuery
+
+Sink = Literal["console", "memory", "parquet", "csv", "json"]
+SINKS: tuple[Sink, ...] = ("console", "memory", "parquet", "csv", "json")
+FILE_SINKS = ("parquet", "csv", "json")
+OutputMode = Literal["append", "update", "complete"]
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    sink: Sink = "console"
+    output_mode: OutputMode | None = None  # None: what the consumer's query needs
+    num_rows: int = 20
+    truncate: bool = True
+    checkpoint: str | None = None
+    path: str | None = None  # where a file sink writes
+    trigger_seconds: float | None = None  # processing-time trigger
+    available_now: bool = False  # work through the backlog, then stop
+    query_name: str | None = None
+
+    def check(self, modes: Sequence[OutputMode]) -> None:
+        """Reject combinations Spark would reject later, before Spark starts."""
+        if self.sink in FILE_SINKS:
+            if self.checkpoint is None:
+                raise UsageError(f"the {self.sink} sink needs --checkpoint DIR")
+            if self.path is None:
+                raise UsageError(f"the {self.sink} sink needs --output DIR")
+            if "append" not in modes:
+                raise UsageError(
+                    f"the {self.sink} sink takes append mode only, and this query's output "
+                    f"mode is {'/'.join(modes)}: use --sink console or memory"
+                )
+        if self.output_mode is not None and self.output_mode not in modes:
+            raise UsageError(
+                f"--output-mode {self.output_mode} does not fit this query "
+                f"(it allows {', '.join(modes)})"
+            )
+
+    def mode(self, modes: Sequence[OutputMode]) -> OutputMode:
+        if self.output_mode is not None:
+            return self.output_mode
+        return "append" if self.sink in FILE_SINKS else modes[0]
+
+
+def start(
+    df: DataFrame,
+    output: OutputConfig,
+    modes: Sequence[OutputMode],
+    name: str,
+    checkpoint_suffix: str = "",
+) -> StreamingQuery:
+    """Start `df` as query `name` into the configured sink; `modes`: the output modes its query
+    allows, the first being its default."""
+    writer = df.writeStream.outputMode(output.mode(modes)).queryName(name)
+    writer = writer.format(output.sink)
+    if output.sink == "console":
+        writer = writer.option("numRows", output.num_rows).option("truncate", output.truncate)
+    if output.sink in FILE_SINKS:
+        assert output.path is not None
+        writer = writer.option("path", output.path + checkpoint_suffix)
+    if output.checkpoint is not None:
+        writer = writer.option("checkpointLocation", output.checkpoint + checkpoint_suffix)
+    if output.available_now:
+        writer = writer.trigger(availableNow=True)
+    elif output.trigger_seconds is not None:
+        writer = writer.trigger(processingTime=f"{output.trigger_seconds:g} seconds")
+    return writer.start()
+
+
+@contextmanager
+def batch_lines(spark: SparkSession, quiet: bool, err: TextIO | None = None) -> Iterator[None]:
+    """A line per batch on stderr while the block runs (unless quiet)."""
+    if quiet:
+        yield
+        return
+    from consumer.progress import BatchPrinter
+
+    listener = BatchPrinter(err)
+    spark.streams.addListener(listener)
+    try:
+        yield
+    finally:
+        _deliver_pending_events(spark)
+        spark.streams.removeListener(listener)
+
+
+@contextmanager
+def quieter_log(spark: SparkSession, level: str) -> Iterator[None]:
+    """Spark's log at FATAL for the block (expected failures), then back at `level`."""
+    spark.sparkContext.setLogLevel("FATAL")
+    try:
+        yield
+    finally:
+        spark.sparkContext.setLogLevel(level)
+
+
+def _deliver_pending_events(spark: SparkSession, timeout_ms: int = 10_000) -> None:
+    """Progress events reach listeners asynchronously: let the last batch's line out first."""
+    from py4j.protocol import Py4JError
+
+    # an internal API: without it, the last line may come late or not at all
+    with contextlib.suppress(Py4JError):
+        bus = spark.sparkContext._jsc.sc().listenerBus()
+        bus.waitUntilEmpty(timeout_ms)
+
+
+def await_all(
+    queries: Sequence[StreamingQuery],
+    timeout: float | None,
+    err: TextIO | None = None,
+    check: float = 0.5,
+    watch: object = None,
+) -> None:
+    """Wait until every query ends, `timeout` seconds pass, or Ctrl-C; then stop them all.
+
+    A loop over `isActive` that sleeps between checks (the seed's loop spun without sleeping,
+    and its `timedelta(TIMEOUT)` meant days). `timeout` is in seconds, as PySpark's
+    `awaitTermination(timeout)` takes it (Java and Scala take milliseconds). `watch`, if given,
+    is called every check and may raise to end the wait (the socket consumer's server check).
+    """
+    err = err if err is not None else sys.stderr
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while any(q.isActive for q in queries):
+            if deadline is not None and time.monotonic() >= deadline:
+                print(f"consumer: {timeout:g}s timeout: stopping", file=err, flush=True)
+                break
+            if callable(watch):
+                try:
+                    watch()
+                except StreamFailed:
+                    for q in queries:  # what did arrive is still processed
+                        q.processAllAvailable()
+                    raise
+            left = check if deadline is None else min(check, deadline - time.monotonic())
+            if len(queries) == 1:
+                # sleeps inside the JVM and returns as soon as the query ends
+                queries[0].awaitTermination(max(0.01, left))  # type: ignore[arg-type]
+            else:
+                time.sleep(max(0.0, left))
+    except KeyboardInterrupt:
+        print("consumer: interrupted: stopping", file=err, flush=True)
+    finally:
+        for q in queries:
+            q.stop()
+    for q in queries:
+        failure = q.exception()
+        if failure is not None:
+            first = str(failure).strip().splitlines()[0] if str(failure).strip() else "failed"
+            raise StreamFailed(f"query {q.name} failed: {first}")

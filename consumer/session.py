@@ -1,0 +1,78 @@
+"""The one way every consumer builds its SparkSession, and the schema helpers they share."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from generator.spec import Dataset
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql.types import StructType
+
+LOG_LEVELS = ("ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF")
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    app_name: str
+    master: str | None = None  # None: spark-submit's --master, else local[*]
+    log_level: str = "WARN"
+    conf: tuple[tuple[str, str], ...] = ()
+    quiet: bool = False
+
+
+def build_session(config: SessionConfig, err: TextIO | None = None) -> SparkSession:
+    """Create (or join) the SparkSession; print where its UI is."""
+    err = err if err is not None else sys.stderr
+    # executors run the same Python as the driver (a virtualenv's, not whatever `python3` is)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(config.app_name)
+    if config.master is not None:
+        builder = builder.master(config.master)
+    for key, value in config.conf:
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(config.log_level)
+    if not config.quiet:
+        ui = spark.sparkContext.uiWebUrl
+        where = f"Spark UI at {ui}" if ui else "Spark UI disabled"
+        print(
+            f"consumer: {config.app_name} on {spark.sparkContext.master} ({where})",
+            file=err,
+            flush=True,
+        )
+    return spark
+
+
+def struct_type(dataset: Dataset) -> StructType:
+    """The Spark schema of a data set, derived from its declaration (never typed twice)."""
+    from pyspark.sql.types import StructType
+
+    return StructType.fromJson(dataset.schema_json())
+
+
+def split_value(value: Column, dataset: Dataset) -> list[Column]:
+    """A socket line's `value`, split on commas into the data set's typed columns."""
+    from pyspark.sql import functions as F
+
+    parts = F.split(value, ",")
+    return [parts.getItem(i).cast(c.type).alias(c.name) for i, c in enumerate(dataset.columns)]
+
+
+def read_csv_stream(
+    spark: SparkSession, folder: str, dataset: Dataset, max_files_per_trigger: int
+) -> DataFrame:
+    """A CSV file stream of a data set: its schema, its header default, N files a batch."""
+    return (
+        spark.readStream.format("csv")
+        .schema(struct_type(dataset))
+        .option("header", dataset.header)
+        .option("maxFilesPerTrigger", max_files_per_trigger)
+        .load(folder)
+    )

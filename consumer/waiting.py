@@ -1,0 +1,103 @@
+"""Waiting for what a consumer needs before Spark can read: a folder, a server."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+from tenacity import (
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    stop_never,
+    wait_exponential,
+)
+from tenacity import Retrying as _Retrying
+
+from consumer.errors import StreamFailed
+
+T = TypeVar("T")
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path or path.startswith("file://")
+
+
+def wait_for_folder(folder: str, err: TextIO | None = None, timeout: float | None = None) -> None:
+    """Return once `folder` exists (a line while waiting); local paths only."""
+    err = err if err is not None else sys.stderr
+    if not _is_local(folder):
+        return
+    path = Path(folder.removeprefix("file://"))
+
+    def check() -> None:
+        if not path.is_dir():
+            raise FileNotFoundError(folder)
+
+    def say(state: RetryCallState) -> None:
+        if state.attempt_number == 1:
+            print(
+                f"consumer: waiting for folder {folder} to appear "
+                f"(python -m generator files {folder} makes it)",
+                file=err,
+                flush=True,
+            )
+
+    retrying = _Retrying(
+        retry=retry_if_exception_type(FileNotFoundError),
+        wait=wait_exponential(multiplier=0.2, max=2.0),
+        stop=stop_never if timeout is None else stop_after_delay(timeout),
+        before_sleep=say,
+        reraise=True,
+    )
+    try:
+        retrying(check)
+    except FileNotFoundError:
+        raise StreamFailed(f"folder {folder} did not appear within {timeout:g}s") from None
+
+
+class NotListening(Exception):
+    """Nothing listens on the host and port a socket stream names (yet)."""
+
+
+def retry_until_listening(
+    attempt: Callable[[], T],
+    host: str,
+    port: int,
+    connect_timeout: float,
+    err: TextIO | None = None,
+) -> T:
+    """Call `attempt` until it stops raising NotListening; backoff, a line each try.
+
+    Spark's socket source connects once, when the query starts, and the query dies on
+    "Connection refused": each attempt starts the query again, with no probe connection of our
+    own (a broadcast server would send its first rows to the probe and Spark would miss them).
+    """
+    err = err if err is not None else sys.stderr
+
+    def say(state: RetryCallState) -> None:
+        wait = state.next_action.sleep if state.next_action else 0
+        print(
+            f"consumer: no server on {host}:{port} yet (connection refused); "
+            f"try {state.attempt_number}, next in {wait:.1f}s "
+            f"(start: python -m generator socket {port})",
+            file=err,
+            flush=True,
+        )
+
+    retrying = _Retrying(
+        retry=retry_if_exception_type(NotListening),
+        wait=wait_exponential(multiplier=0.25, max=5.0),
+        stop=stop_after_delay(connect_timeout),
+        before_sleep=say,
+        reraise=True,
+    )
+    try:
+        return retrying(attempt)
+    except NotListening:
+        raise StreamFailed(
+            f"no server on {host}:{port} after {connect_timeout:g}s: "
+            f"start `python -m generator socket {port}` first"
+        ) from None

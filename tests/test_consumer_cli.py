@@ -1,0 +1,108 @@
+"""The consumer command line itself: bad input before Spark starts, and whole runs as a user
+starts them (`python -m consumer`, `spark-submit`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from consumer.cli import main
+from generator import PERSON
+from generator.files import FilesConfig, run
+from tests.conftest import REPO
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["files", "d", "--max-files-per-trigger", "0"],
+         "argument --max-files-per-trigger: must be 1 or more, not 0"),
+        (["files", "d", "--max-files-per-trigger", "-2"],
+         "argument --max-files-per-trigger: must be 1 or more, not -2"),
+        (["files", "d", "--timeout", "-1"], "argument --timeout: must be 0 or more, not -1"),
+        (["files", "d", "--timeout", "soon"], "argument --timeout: not a number: 'soon'"),
+        (["files", "d", "--dataset", "people"],
+         "unknown data set 'people' (one of: person, retail)"),
+        (["files", "d", "--sink", "parquet", "--output", "o"],
+         "the parquet sink needs --checkpoint DIR"),
+        (["files", "d", "--sink", "json", "--checkpoint", "c"], "the json sink needs --output DIR"),
+        (["files", "d", "--sink", "kafka"], "argument --sink: invalid choice: 'kafka'"),
+        (["files", "d", "--output-mode", "complete"],
+         "--output-mode complete does not fit this query (it allows append)"),
+        (["files", "d", "--conf", "spark.x"], "argument --conf: expected key=value, not 'spark.x'"),
+        (["files", "d", "--log-level", "LOUD"], "argument --log-level: invalid choice: 'LOUD'"),
+        (["files", "d", "--trigger", "0"], "argument --trigger: must be more than 0, not 0"),
+        (["files", "d", "--trigger", "1", "--available-now"],
+         "argument --available-now: not allowed with argument --trigger"),
+        (["files", "d", "--num-rows", "0"], "argument --num-rows: must be 1 or more, not 0"),
+        (["socket", "--port", "70000"], "argument --port: must be 0..65535, not 70000"),
+        (["socket", "--port", "0"], "argument --port: must be 1..65535, not 0"),
+        (["socket", "--port", "http"], "argument --port: not a port number: 'http'"),
+        (["socket", "--connect-timeout", "0"], "argument --connect-timeout: must be more than 0"),
+        (["socket", "--available-now"], "--available-now does not work with the socket source"),
+        (["multi", "one"], "multi reads exactly two folders, got 1: consumer multi DIR1 DIR2"),
+        (["multi", "a", "b", "c"], "multi reads exactly two folders, got 3"),
+        (["retail", "d", "--sink", "parquet", "--checkpoint", "c", "--output", "o"],
+         "the parquet sink takes append mode only"),
+        (["retail", "d", "--output-mode", "append"],
+         "--output-mode append does not fit this query"),
+    ],
+)  # fmt: skip
+def test_bad_input_one_line_exit_2_before_spark(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"consumer: error: {message}")
+    assert captured.err.count("\n") == 1
+    assert "Spark UI" not in captured.err  # Spark never started
+
+
+def _person_files(folder: Path, files: int = 3) -> None:
+    run(FilesConfig(folder, PERSON, seed=11, rows_per_file=10, interval=0, files=files,
+                    quiet=True))  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYSPARK_PYTHON"] = sys.executable
+    env.pop("PYSPARK_DRIVER_PYTHON", None)
+    return env
+
+
+@pytest.mark.spark
+def test_python_m_consumer_console_run(tmp_path: Path) -> None:
+    """A whole run as a user types it: its own Spark, console sink, the seed's options."""
+    _person_files(tmp_path / "in")
+    proc = subprocess.run(
+        [sys.executable, "-m", "consumer", "files", str(tmp_path / "in"), "--available-now",
+         "--master", "local[1]", "--num-rows", "2", "--no-truncate", "--log-level", "error",
+         "--conf", "spark.sql.shuffle.partitions=3", "--conf", "spark.ui.enabled=false",
+         "--app-name", "console-run"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, env=_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "consumer: console-run on local[1] (Spark UI disabled)" in proc.stderr
+    assert proc.stdout.count("Batch: ") == 3  # one file per batch
+    assert proc.stdout.count("only showing top 2 rows") == 3
+    assert proc.stderr.count("consumer: files batch ") == 3
+    assert "|result" in proc.stdout
+
+
+@pytest.mark.spark
+def test_spark_submit_runs_the_consumer_unchanged(tmp_path: Path) -> None:
+    _person_files(tmp_path / "in", files=2)
+    spark_submit = Path(sys.executable).parent / "spark-submit"
+    proc = subprocess.run(
+        [str(spark_submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+         "consumer/__main__.py", "files", str(tmp_path / "in"), "--available-now"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, env=_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # spark-submit passes the Python program's stderr on through its own stdout
+    assert "on local[2]" in proc.stdout  # spark-submit's --master, not a default of ours
+    assert proc.stdout.count("Batch: ") == 2

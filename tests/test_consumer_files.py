@@ -1,0 +1,149 @@
+"""`consumer files` and `consumer multi` on a real local Spark, reading generated files."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consumer import files_app, multi_app
+from consumer.cli import main
+from consumer.output import OutputConfig
+from generator import PERSON
+from generator.files import FilesConfig, run
+
+pytestmark = pytest.mark.spark
+
+
+def land(folder: Path, files: int, rows: int = 25, seed: int = 1) -> int:
+    cfg = FilesConfig(folder, PERSON, seed=seed, rows_per_file=rows, interval=0, files=files,
+                      quiet=True)  # fmt: skip
+    return run(cfg).rows
+
+
+def test_files_one_file_per_batch_in_process(spark: Any, tmp_path: Path) -> None:
+    rows = land(tmp_path / "in", files=4)
+    config = files_app.FilesConsumerConfig(
+        directory=str(tmp_path / "in"),
+        dataset=PERSON,
+        output=OutputConfig(sink="memory", available_now=True, query_name="files_inproc"),
+        quiet=True,
+    )
+    err = io.StringIO()
+    files_app.run(spark, config, err=err)
+    df = spark.table("files_inproc")
+    assert df.count() == rows == 100
+    assert df.where("result != concat(fname, '-', age)").count() == 0
+    assert df.columns == [*PERSON.column_names, "result"]
+    assert err.getvalue() == ""  # quiet
+
+
+def test_files_cli_batches_and_progress_lines(
+    spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    land(tmp_path / "in", files=4)
+    code = main(["files", str(tmp_path / "in"), "--available-now", "--sink", "memory",
+                 "--query-name", "files_cli", "--max-files-per-trigger", "2"])  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("consumer: files_cli batch")]
+    # 4 files, 2 per trigger: exactly two batches of 50 rows, a line each
+    assert len(lines) == 2
+    assert all(": 50 rows, " in line and "rows/s processed" in line for line in lines)
+    assert "Spark UI" in err
+    assert spark.table("files_cli").count() == 100
+
+
+def test_files_waits_for_the_folder(spark: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "later"
+    err = io.StringIO()
+    config = files_app.FilesConsumerConfig(
+        directory=str(folder),
+        dataset=PERSON,
+        output=OutputConfig(sink="memory", available_now=True, query_name="files_wait"),
+        quiet=True,
+    )
+    failures: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            files_app.run(spark, config, err=err)
+        except BaseException as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while "waiting for folder" not in err.getvalue():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    land(folder, files=2)
+    thread.join(120)
+    assert not failures
+    assert f"consumer: waiting for folder {folder} to appear" in err.getvalue()
+    assert spark.table("files_wait").count() == 50
+
+
+def test_file_sink_with_checkpoint_resumes_exactly_once(spark: Any, tmp_path: Path) -> None:
+    source, out, ckpt = tmp_path / "in", tmp_path / "out", tmp_path / "ckpt"
+    first = land(source, files=2, seed=3)
+    args = ["files", str(source), "--available-now", "--sink", "parquet", "--output", str(out),
+            "--checkpoint", str(ckpt), "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    second = land(source, files=3, seed=3)  # continues: part-000003 .. 5
+    assert main(args) == 0  # the checkpoint knows files 1 and 2: only the new ones are read
+    written = spark.read.parquet(str(out))
+    assert written.count() == first + second
+    assert written.distinct().count() == first + second
+
+
+@pytest.mark.parametrize("sink", ["csv", "json"])
+def test_other_file_sinks(spark: Any, tmp_path: Path, sink: str) -> None:
+    land(tmp_path / "in", files=2)
+    out = tmp_path / "out"
+    args = ["files", str(tmp_path / "in"), "--available-now", "--sink", sink, "--output",
+            str(out), "--checkpoint", str(tmp_path / "ckpt"), "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    reader = spark.read.schema(PERSON.ddl() + ", result STRING")
+    written = reader.csv(str(out)) if sink == "csv" else reader.json(str(out))
+    assert written.count() == 50
+
+
+def test_processing_time_trigger_spaces_batches(spark: Any, tmp_path: Path) -> None:
+    land(tmp_path / "in", files=3)
+    config = files_app.FilesConsumerConfig(
+        directory=str(tmp_path / "in"),
+        dataset=PERSON,
+        output=OutputConfig(sink="memory", trigger_seconds=1.0, query_name="files_trigger"),
+        timeout=5.0,
+        quiet=True,
+    )
+    err = io.StringIO()
+    files_app.run(spark, config, err=err)
+    assert "5s timeout: stopping" in err.getvalue()
+    assert spark.table("files_trigger").count() == 75
+    assert not [q for q in spark.streams.active if q.name == "files_trigger"]
+
+
+def test_multi_two_streams_stopped_by_the_timeout(spark: Any, tmp_path: Path) -> None:
+    land(tmp_path / "data" / "subdir1", files=2, seed=1)
+    land(tmp_path / "data" / "subdir2", files=2, seed=2)
+    err = io.StringIO()
+    config = multi_app.MultiConsumerConfig(
+        directories=(str(tmp_path / "data" / "subdir1"), str(tmp_path / "data" / "subdir2")),
+        dataset=PERSON,
+        output=OutputConfig(sink="memory", query_name="multi"),
+        timeout=8.0,
+    )
+    multi_app.run(spark, config, err=err)
+    assert "8s timeout: stopping" in err.getvalue()
+    assert not [q for q in spark.streams.active if q.name.startswith("multi_")]
+    upper, lower = spark.table("multi_1"), spark.table("multi_2")
+    assert upper.count() == lower.count() == 50
+    assert upper.where("fname != upper(fname)").count() == 0
+    assert lower.where("fname != lower(fname)").count() == 0
+    assert "multi_1 batch 0" in err.getvalue() and "multi_2 batch 0" in err.getvalue()
