@@ -32,7 +32,10 @@ def build_session(config: SessionConfig, err: TextIO | None = None) -> SparkSess
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.appName(config.app_name)
+    # the console sink's tables, not a progress bar drawn over them (a --conf can turn it back on)
+    builder = SparkSession.builder.appName(config.app_name).config(
+        "spark.ui.showConsoleProgress", "false"
+    )
     if config.master is not None:
         builder = builder.master(config.master)
     for key, value in config.conf:

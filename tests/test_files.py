@@ -162,7 +162,7 @@ def test_a_watcher_never_sees_a_partial_generated_file(tmp_path: Path) -> None:
         done.set()
         watcher.join()
     assert problems == []
-    assert len(seen) >= 7
+    assert len(seen) >= 4  # it was looking while files landed
 
 
 def test_sigterm_discards_the_file_being_written_and_exits_0(tmp_path: Path) -> None:

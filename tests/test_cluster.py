@@ -1,0 +1,94 @@
+"""The same consumers on a real Spark standalone cluster, started by scripts/cluster.sh."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import PERSON
+from generator.files import FilesConfig, run
+from tests.conftest import REPO
+from tests.socket_helpers import config, running
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+CLUSTER = REPO / "scripts" / "cluster.sh"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYSPARK_PYTHON"] = sys.executable
+    env["PYTHON"] = sys.executable
+    return env
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    state = tmp_path_factory.mktemp("cluster")
+    args = ["bash", str(CLUSTER)]
+    where = ["--dir", str(state)]
+    started = subprocess.run(
+        [*args, "start", "--workers", "1", "--cores", "2", "--memory", "1g",
+         "--port", str(free_port()), "--webui-port", str(free_port()), *where],
+        capture_output=True, text=True, timeout=180, env=_env(),
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    url = started.stdout.strip().splitlines()[-1]
+    assert url.startswith("spark://127.0.0.1:")
+    pids = [int(p.read_text()) for p in state.glob("*.pid")]
+    assert len(pids) == 2  # a master and a worker
+    status = subprocess.run([*args, "status", *where], capture_output=True, text=True)
+    assert "master: running" in status.stdout and "worker-1: running" in status.stdout
+    try:
+        yield url
+    finally:
+        subprocess.run([*args, "stop", *where], capture_output=True, timeout=60, env=_env())
+        # nothing it started is left running
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        status = subprocess.run([*args, "status", *where], capture_output=True, text=True)
+        assert "no cluster started" in status.stdout
+
+
+def test_files_consumer_on_the_cluster(cluster: str, spark: Any, tmp_path: Path) -> None:
+    rows = run(FilesConfig(tmp_path / "in", PERSON, seed=21, rows_per_file=500, interval=0,
+                           files=3, quiet=True)).rows  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "consumer", "files", str(tmp_path / "in"), "--master", cluster,
+         "--available-now", "--sink", "parquet", "--output", str(tmp_path / "out"),
+         "--checkpoint", str(tmp_path / "ckpt")],
+        cwd=REPO, capture_output=True, text=True, timeout=300, env=_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"on {cluster}" in proc.stderr
+    assert proc.stderr.count("consumer: files batch ") == 3
+    assert spark.read.parquet(str(tmp_path / "out")).count() == rows == 1500
+
+
+def test_socket_consumer_on_the_cluster(cluster: str, spark: Any, tmp_path: Path) -> None:
+    with running(config(rate=2000, count=4000)) as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "consumer", "socket", "--host", "127.0.0.1", "--port",
+             str(server.port), "--master", cluster, "--sink", "parquet", "--output",
+             str(tmp_path / "out"), "--checkpoint", str(tmp_path / "ckpt"), "--quiet"],
+            cwd=REPO, capture_output=True, text=True, timeout=300, env=_env(),
+        )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-3000:]  # ends when the server has gone
+    assert "went away" in proc.stderr
+    written = spark.read.parquet(str(tmp_path / "out"))
+    assert written.count() == 4000
+    assert written.where("age IS NULL").count() == 0
