@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 from consumer.errors import EXIT_FAILED, StreamFailed
@@ -201,6 +202,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(r, dataset=None, num_rows=5, truncate=True, files=True)
     r.set_defaults(handler=_retail)
+
+    v = sub.add_parser(
+        "verify",
+        help="check that a file sink holds every generated row exactly once (no Spark needed)",
+        description="Compare the rows the generator landed (its _manifest.jsonl, each file "
+        "checked against its size and CRC-32) with the rows a file sink committed (its "
+        "_spark_metadata log). Exit 0 only when every row is there exactly once.",
+    )
+    v.add_argument(
+        "--manifest",
+        nargs="+",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder(s) the generator wrote (with --streams: DIR or its subdirK)",
+    )
+    v.add_argument("--sink", required=True, type=Path, metavar="DIR", help="the sink's --output")
+    v.add_argument(
+        "--format", choices=("parquet", "csv", "json"), default="parquet", help="(default: parquet)"
+    )
+    v.set_defaults(handler=_verify)
     return parser
 
 
@@ -312,13 +334,26 @@ def _retail(args: argparse.Namespace) -> Prepared:
     )
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from consumer import verify
+
+    for folder in [*args.manifest, args.sink]:
+        if not folder.is_dir():
+            raise UsageError(f"not a folder: {folder}")
+    config = verify.VerifyConfig(tuple(args.manifest), args.sink, args.format)
+    return verify.run(config)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (tests call this in-process)."""
     from consumer.session import build_session
 
     try:
         args = build_parser().parse_args(argv)
-        session_config, app = args.handler(args)
+        prepared = args.handler(args)
+        if isinstance(prepared, int):
+            return prepared  # done without Spark (verify)
+        session_config, app = prepared
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

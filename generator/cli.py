@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from generator.datasets import DATASETS, get_dataset
-from generator.errors import EXIT_USAGE, UsageError
+from generator.errors import EXIT_FAILED, EXIT_USAGE, LandingFailed, UsageError
 
 PROG = "generator"
 
@@ -285,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except LandingFailed as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         # `python -m generator schema person | head -1`: the reader left; nothing is wrong
         sys.stderr.close()

@@ -191,7 +191,19 @@ RETAIL = Dataset(
     naming=Naming(kind="daily", skip_weekdays=(5,)),
 )
 
-DATASETS: Mapping[str, Dataset] = {ds.name: ds for ds in (PERSON, RETAIL)}
+# Numbered rows: a reader can see at once whether any went missing, came twice or out of order.
+COUNTER = Dataset(
+    name="counter",
+    description="n,word: n counts 1, 2, 3 ... across files and socket batches",
+    columns=(
+        Column("n", "BIGINT", Sequence(start=1)),
+        Column("word", "STRING", FakerPool("word", size=1000)),
+    ),
+    header=False,
+    rows_per_file=10,
+)
+
+DATASETS: Mapping[str, Dataset] = {ds.name: ds for ds in (PERSON, RETAIL, COUNTER)}
 
 
 def get_dataset(name: str) -> Dataset:

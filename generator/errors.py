@@ -7,4 +7,9 @@ class UsageError(Exception):
     """Bad input: an option, a path or a declaration that cannot work. Printed as one line."""
 
 
+class LandingFailed(Exception):
+    """A file could not be landed (disk full, a size limit, permissions): one line, exit 1."""
+
+
 EXIT_USAGE = 2
+EXIT_FAILED = 1

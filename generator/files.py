@@ -14,8 +14,10 @@ from types import FrameType
 from typing import TextIO
 
 from generator.engine import Engine
+from generator.errors import LandingFailed
 from generator.formats import csv_body, csv_header
 from generator.landing import land, prepare_folder, remove_stale_temps
+from generator.manifest import Entry, Manifest, crc32_of
 from generator.naming import day_of, file_name, index_of
 from generator.progress import StatusLine, human, rate
 from generator.spec import Dataset
@@ -72,6 +74,9 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
     # leftovers of a killed run, then continue after the newest landed file
     for folder in config.folders:
         remove_stale_temps(folder)
+    manifests = [Manifest(folder) for folder in config.folders]
+    for manifest in manifests:
+        manifest.reconcile(naming, config.dataset.name, config.with_header)
     next_index, last_mtime = _resume_point(config)
     engine = Engine(
         config.dataset,
@@ -105,9 +110,23 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
                     break
                 table = engine.table(index)
                 body = csv_body(table)
-                folder = config.folders[(index - 1) % config.streams]
+                stream = (index - 1) % config.streams
+                folder = config.folders[stream]
                 name = file_name(naming, index)
-                last_mtime = land(folder, name, (header, body), after_ns=last_mtime)
+                chunks: list[bytes | memoryview] = [header, memoryview(body)]
+                try:
+                    last_mtime = land(folder, name, chunks, after_ns=last_mtime)
+                    manifests[stream].add(
+                        Entry(name, table.num_rows, len(header) + body.size, crc32_of(chunks),
+                              config.seed, config.dataset.name, config.with_header)
+                    )  # fmt: skip
+                except OSError as exc:
+                    # disk full, a file-size limit, permissions changed: land() removed its temp
+                    # file; what landed before stays as it was
+                    raise LandingFailed(
+                        f"cannot write {folder / name}: {exc.strerror or exc}; "
+                        f"{files} files landed before it are complete"
+                    ) from None
                 files, rows, size = files + 1, rows + table.num_rows, size + len(header) + body.size
                 names.append(name)
                 index += 1

@@ -23,15 +23,22 @@ def temp_name(name: str) -> str:
     return f".{name}{TEMP_SUFFIX}"
 
 
-def land(folder: Path, name: str, chunks: Iterable[bytes | memoryview], after_ns: int = 0) -> int:
+def land(
+    folder: Path,
+    name: str,
+    chunks: Iterable[bytes | memoryview],
+    after_ns: int = 0,
+    replace: bool = False,
+) -> int:
     """Write `chunks` to `folder/name` atomically; return the file's modification time (ns).
 
     The modification time is at least 1 ms after `after_ns`, so files sort in landing order
     by time as Spark's file source orders them. If anything fails or an interrupt arrives
-    before the rename, the temp file is removed and the folder is as it was.
+    before the rename, the temp file is removed and the folder is as it was. A file that
+    exists already is never overwritten, unless `replace` (the manifest is rewritten whole).
     """
     final = folder / name
-    if final.exists():
+    if not replace and final.exists():
         # names are chosen after the newest landed file: this is another writer's file
         raise FileExistsError(f"refusing to overwrite {final}")
     temp = folder / temp_name(name)

@@ -222,6 +222,16 @@ def check_dataset(ds: Dataset) -> None:
     def fail(where: str, problem: str) -> None:
         raise UsageError(f"data set {ds.name!r}, {where}: {problem}")
 
+    # names end up in paths and file names: nothing that could climb out of a folder
+    if not ds.name or any(ch in ds.name for ch in "/\\\0") or ds.name.startswith("."):
+        fail("name", "a data set name cannot be empty, start with '.' or hold a path separator")
+    prefix = ds.naming.prefix
+    if any(ch in prefix for ch in "/\\\0") or prefix.startswith((".", "_")):
+        fail(
+            "naming prefix",
+            f"{prefix!r}: a file name prefix cannot hold a path separator or start with "
+            "'.' or '_' (Spark would skip the files)",
+        )
     if not ds.columns:
         fail("columns", "no columns declared")
     names = ds.column_names

@@ -17,7 +17,8 @@ from tests.conftest import REPO
 
 
 def landed(folder: Path) -> list[str]:
-    return sorted(n for n in os.listdir(folder) if not n.startswith("."))
+    """What Spark's listing sees: not the temp files (.), not the manifest (_)."""
+    return sorted(n for n in os.listdir(folder) if not n.startswith((".", "_")))
 
 
 def gen(*args: object) -> int:
@@ -84,7 +85,10 @@ def test_restart_continues_numbering_and_cleans_temp_files(tmp_path: Path) -> No
     before = {n: (tmp_path / n).read_bytes() for n in landed(tmp_path)}
     (tmp_path / ".part-000003.csv.tmp").write_bytes(b"left by a killed run")
     assert gen(tmp_path, "--files", 2, "--interval", 0, "--quiet", "--seed", 3) == 0
-    assert sorted(os.listdir(tmp_path)) == [f"part-00000{i}.csv" for i in range(1, 5)]
+    assert sorted(os.listdir(tmp_path)) == [
+        "_manifest.jsonl",
+        *(f"part-00000{i}.csv" for i in range(1, 5)),
+    ]
     assert {n: (tmp_path / n).read_bytes() for n in before} == before  # nothing overwritten
     # the restart wrote what an unbroken run writes
     gen(tmp_path / "straight", "--files", 4, "--interval", 0, "--quiet", "--seed", 3)
@@ -199,7 +203,7 @@ def test_sigterm_discards_the_file_being_written_and_exits_0(tmp_path: Path) -> 
         (["--rate", "nan"], "argument --rate: not a finite number: 'nan'"),
         (["--streams", "0"], "argument --streams: must be 1 or more, not 0"),
         (["--seed", "-1"], "argument --seed: must be 0 or more, not -1"),
-        (["--dataset", "people"], "unknown data set 'people' (one of: person, retail)"),
+        (["--dataset", "people"], "unknown data set 'people' (one of: person, retail, counter)"),
         (
             ["--interval", "1", "--rate", "5"],
             "argument --rate: not allowed with argument --interval",

@@ -6,7 +6,7 @@ import pytest
 
 from generator import PERSON, RETAIL, UsageError
 from generator.cli import main
-from generator.spec import Choice, Column, Dataset, Entity, Sequence
+from generator.spec import Choice, Column, Dataset, Entity, Naming, Sequence
 
 
 def test_person_schema_is_exactly_the_seeds() -> None:
@@ -49,7 +49,7 @@ def test_schema_of_unknown_data_set(capsys: pytest.CaptureFixture[str]) -> None:
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        "generator: error: unknown data set 'people' (one of: person, retail)\n"
+        "generator: error: unknown data set 'people' (one of: person, retail, counter)\n"
     )
 
 
@@ -71,3 +71,30 @@ def test_a_declaration_that_cannot_work_is_rejected(
     with pytest.raises(UsageError, match=problem) as info:
         Dataset(name="mine", description="", columns=columns)
     assert "data set 'mine'" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["../person", "a/b", "a\\b", ".hidden", ""])
+def test_a_data_set_name_that_could_be_a_path_is_rejected(name: str) -> None:
+    with pytest.raises(UsageError, match=r"cannot be empty, start with '\.' or hold a path"):
+        Dataset(name=name, description="", columns=(Column("a", "INT", Sequence()),))
+
+
+@pytest.mark.parametrize("prefix", ["../part-", "out/part-", "_part-", ".part-"])
+def test_a_file_prefix_that_could_escape_or_hide_is_rejected(prefix: str) -> None:
+    with pytest.raises(UsageError, match="naming prefix"):
+        Dataset(
+            name="mine",
+            description="",
+            columns=(Column("a", "INT", Sequence()),),
+            naming=Naming(prefix=prefix),
+        )
+
+
+def test_nothing_shells_out() -> None:
+    """No code of the generator or the consumers starts a shell or a program."""
+    from tests.conftest import REPO
+
+    for path in [*(REPO / "generator").glob("*.py"), *(REPO / "consumer").glob("*.py")]:
+        source = path.read_text()
+        for word in ("subprocess", "os.system", "os.popen", "shell=True", "os.exec"):
+            assert word not in source, f"{path.name} uses {word}"

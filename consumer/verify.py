@@ -1,0 +1,169 @@
+"""`consumer verify`: does a file sink hold every generated row exactly once?
+
+Expected rows come from the files the generator's manifests list (each checked against its
+recorded size and CRC-32 first); found rows from the sink's committed files — those its
+`_spark_metadata` log lists, as Spark's own reader does, so files a killed batch left behind do
+not count. No Spark needed: pyarrow reads both sides.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TextIO
+from urllib.parse import unquote, urlparse
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from generator.datasets import get_dataset
+from generator.engine import ARROW_TYPES
+from generator.errors import UsageError
+from generator.manifest import read_manifests
+from generator.spec import Dataset
+
+SinkFormat = Literal["parquet", "csv", "json"]
+Row = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    manifests: tuple[Path, ...]
+    sink: Path
+    format: SinkFormat = "parquet"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    files: int
+    expected: int
+    found: int
+    missing: int
+    duplicated: int
+    unexpected: int
+    damaged: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.duplicated or self.unexpected or self.damaged) and (
+            self.expected == self.found
+        )
+
+
+def _schema(dataset: Dataset) -> pa.Schema:
+    return pa.schema([(c.name, ARROW_TYPES[c.type]) for c in dataset.columns])
+
+
+def _rows(table: pa.Table, dataset: Dataset) -> Counter[Row]:
+    table = table.select(dataset.column_names).cast(_schema(dataset), safe=False)
+    return Counter(
+        zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True)
+    )
+
+
+def expected_rows(folders: list[Path]) -> tuple[Counter[Row], int, list[str], Dataset]:
+    entries = read_manifests(folders)
+    names = {e.dataset for _, e in entries}
+    if len(names) != 1:
+        raise UsageError(f"the manifests mix data sets: {', '.join(sorted(names))}")
+    dataset = get_dataset(names.pop())
+    rows: Counter[Row] = Counter()
+    damaged = []
+    for folder, entry in entries:
+        path = folder / entry.file
+        data = path.read_bytes() if path.exists() else b""
+        if len(data) != entry.bytes or zlib.crc32(data) != entry.crc32:
+            damaged.append(str(path))
+            continue
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(
+                column_names=None if entry.header else dataset.column_names
+            ),
+            convert_options=pacsv.ConvertOptions(column_types=_schema(dataset)),
+        )
+        rows += _rows(table, dataset)
+    return rows, len(entries), damaged, dataset
+
+
+def committed_files(sink: Path) -> list[Path]:
+    """The data files a Spark file sink committed, from its `_spark_metadata` log."""
+    log = sink / "_spark_metadata"
+    if not log.is_dir():
+        raise UsageError(f"{sink} has no _spark_metadata: not the output folder of a file sink")
+    added: set[str] = set()
+    deleted: set[str] = set()
+    for batch in sorted(log.iterdir()):
+        if batch.name.startswith("."):
+            continue
+        lines = batch.read_text().splitlines()
+        for line in lines[1:]:  # the first line is the log's version, "v1"
+            status = json.loads(line)
+            path = unquote(urlparse(status["path"]).path)
+            (added if status.get("action", "add") == "add" else deleted).add(path)
+    return [Path(p) for p in sorted(added - deleted)]
+
+
+def found_rows(sink: Path, fmt: SinkFormat, dataset: Dataset) -> Counter[Row]:
+    rows: Counter[Row] = Counter()
+    for path in committed_files(sink):
+        if path.stat().st_size == 0:
+            continue
+        if fmt == "parquet":
+            table = pq.read_table(path)
+        elif fmt == "json":
+            table = pajson.read_json(
+                path, parse_options=pajson.ParseOptions(explicit_schema=_schema(dataset))
+            )
+        else:  # Spark's CSV sink writes no header
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(
+                    column_names=[*dataset.column_names, "result"][: _csv_width(path)]
+                ),
+                convert_options=pacsv.ConvertOptions(column_types=_schema(dataset)),
+            )
+        rows += _rows(table, dataset)
+    return rows
+
+
+def _csv_width(path: Path) -> int:
+    with path.open() as f:
+        first = f.readline()
+    return first.count(",") + 1 if first else 0
+
+
+def verify(config: VerifyConfig) -> Verdict:
+    expected, files, damaged, dataset = expected_rows(list(config.manifests))
+    found = found_rows(config.sink, config.format, dataset)
+    missing = sum((expected - found).values())
+    extra = found - expected
+    duplicated = sum(n for row, n in extra.items() if row in expected)
+    unexpected = sum(n for row, n in extra.items() if row not in expected)
+    return Verdict(
+        files=files,
+        expected=sum(expected.values()),
+        found=sum(found.values()),
+        missing=missing,
+        duplicated=duplicated,
+        unexpected=unexpected,
+        damaged=tuple(damaged),
+    )
+
+
+def run(config: VerifyConfig, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
+    v = verify(config)
+    print(f"expected {v.expected} rows in {v.files} landed files", file=out)
+    print(f"found    {v.found} rows in {config.sink}", file=out)
+    print(f"missing {v.missing}, duplicated {v.duplicated}, unexpected {v.unexpected}", file=out)
+    for path in v.damaged:
+        print(f"damaged: {path} (size or CRC-32 differs from the manifest)", file=out)
+    print("OK: every row exactly once" if v.ok else "MISMATCH", file=out)
+    return 0 if v.ok else 1

@@ -1,0 +1,73 @@
+"""Every row of the README's "Bad input" table, run: one line, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from consumer.cli import main as consumer_main
+from generator.cli import main as generator_main
+from tests.conftest import REPO
+
+
+def table() -> list[tuple[str, str]]:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("\n## Bad input\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \|$", section, flags=re.MULTILINE)
+    assert len(rows) >= 25, "the README's bad input table"
+    return rows
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        yield holder.getsockname()[1]
+    finally:
+        holder.close()
+
+
+@pytest.mark.parametrize(("command", "line"), table())
+def test_readme_bad_input_row(
+    command: str,
+    line: str,
+    tmp_path: Path,
+    busy_port: int,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    a_file = tmp_path / "a-file.csv"
+    a_file.write_text("precious\n")
+    if os.geteuid() == 0:
+        read_only = Path("/proc/self")  # even root cannot create files there
+    else:
+        read_only = tmp_path / "read-only"
+        read_only.mkdir()
+        read_only.chmod(0o500)
+    missing = tmp_path / "not-yet"
+    names = {"FILE": str(a_file), "RO": str(read_only), "DIR": str(missing),
+             "BUSY": str(busy_port)}  # fmt: skip
+
+    def fill(text: str) -> str:
+        return re.sub(r"\$(FILE|RO|DIR|BUSY)\b", lambda m: names[m.group(1)], text)
+
+    program, *args = shlex.split(fill(command))
+    main = {"generator": generator_main, "consumer": consumer_main}[program]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    expected = fill(line)
+    if expected.endswith(" …"):
+        assert err.startswith(expected[:-2]), err
+        assert err.count("\n") == 1, err
+    else:
+        assert err == expected + "\n"
+    assert "Traceback" not in err
+    assert not missing.exists()  # nothing written, not even the folder
+    assert a_file.read_text() == "precious\n"

@@ -1,0 +1,284 @@
+"""Faults injected for real: SIGKILL at random moments, a file-size limit, vanishing clients.
+Nothing may be lost, duplicated or half-written."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consumer.cli import main as consumer_main
+from generator.manifest import MANIFEST
+from tests.conftest import REPO
+
+
+def gen_cmd(folder: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "generator", "files", str(folder), *args]
+
+
+def visible(folder: Path) -> list[str]:
+    return sorted(n for n in os.listdir(folder) if not n.startswith((".", "_")))
+
+
+def manifest(folder: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (folder / MANIFEST).read_text().splitlines()]
+
+
+def test_sigkill_at_random_moments_never_shows_a_partial_file(tmp_path: Path) -> None:
+    rows = 150_000  # about 5 MB a file: a kill often lands mid-write
+    rng = random.Random(1)
+    seen: dict[str, tuple[int, int]] = {}  # name -> (size, crc) when first seen
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for name in visible(tmp_path):
+                data = (tmp_path / name).read_bytes()
+                lines = data.count(b"\n")
+                if lines != rows or not data.endswith(b"\n"):
+                    problems.append(f"{name}: partial ({lines} lines)")
+                first = seen.setdefault(name, (len(data), zlib.crc32(data)))
+                if first != (len(data), zlib.crc32(data)):
+                    problems.append(f"{name}: changed after it appeared")
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    kills = 0
+    try:
+        for _ in range(12):
+            proc = subprocess.Popen(
+                gen_cmd(tmp_path, "--rows-per-file", str(rows), "--interval", "0",
+                        "--seed", "3", "--quiet"),
+                cwd=REPO,
+            )  # fmt: skip
+            time.sleep(rng.uniform(0.4, 1.6))  # past start-up, at a random point of a file
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+    finally:
+        stop.set()
+        watcher.join()
+    assert problems == []
+    names = visible(tmp_path)
+    assert names == [f"part-{i:06d}.csv" for i in range(1, len(names) + 1)]  # no gap, no reuse
+    assert len(names) >= 3
+    # a clean run afterwards: leftovers gone, numbering continues, every file in the manifest
+    assert subprocess.run(gen_cmd(tmp_path, "--files", "1", "--rows-per-file", "10",
+                                  "--interval", "0", "--seed", "3", "--quiet"),
+                          cwd=REPO).returncode == 0  # fmt: skip
+    after = os.listdir(tmp_path)
+    assert not [n for n in after if n.startswith(".")], after
+    assert visible(tmp_path)[-1] == f"part-{len(names) + 1:06d}.csv"
+    entries = {e["file"]: e for e in manifest(tmp_path)}
+    assert set(entries) == set(visible(tmp_path))
+    for name, entry in entries.items():
+        data = (tmp_path / name).read_bytes()
+        assert (len(data), zlib.crc32(data)) == (entry["bytes"], entry["crc32"]), name
+
+
+def test_file_size_limit_mid_run_one_line_and_landed_files_untouched(tmp_path: Path) -> None:
+    """Out of space mid-run, made real with a file-size limit set on the running process."""
+    proc = subprocess.Popen(
+        gen_cmd(tmp_path, "--rows-per-file", "20000", "--interval", "0.5", "--seed", "2",
+                "--quiet"),
+        cwd=REPO, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(visible(tmp_path)) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    # from now on no file of this process may grow past 100 kB: the next file cannot land
+    resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (100_000, 100_000))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"generator: error: cannot write {tmp_path}/part-00000")
+    assert "File too large" in err
+    landed = visible(tmp_path)
+    assert len(landed) >= 2
+    assert f"{len(landed)} files landed before it are complete" in err
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # temp file removed
+    entries = manifest(tmp_path)
+    assert [e["file"] for e in entries] == landed
+    for entry in entries:
+        data = (tmp_path / entry["file"]).read_bytes()
+        assert (len(data), zlib.crc32(data)) == (entry["bytes"], entry["crc32"])
+        assert data.count(b"\n") == entry["rows"] == 20000
+
+
+def test_manifest_lists_every_file_and_reconciles_after_a_crash(tmp_path: Path) -> None:
+    assert subprocess.run(gen_cmd(tmp_path, "--files", "2", "--interval", "0", "--seed", "4",
+                                  "--quiet"), cwd=REPO).returncode == 0  # fmt: skip
+    entries = manifest(tmp_path)
+    assert [e["file"] for e in entries] == ["part-000001.csv", "part-000002.csv"]
+    assert {e["seed"] for e in entries} == {4} and {e["dataset"] for e in entries} == {"person"}
+    # a file that landed just before a crash, without its manifest line
+    (tmp_path / "part-000003.csv").write_bytes(b"A,B,C,1,111-11-1111\n")
+    assert subprocess.run(gen_cmd(tmp_path, "--files", "1", "--interval", "0", "--seed", "4",
+                                  "--quiet"), cwd=REPO).returncode == 0  # fmt: skip
+    entries = manifest(tmp_path)
+    assert [e["file"] for e in entries] == [f"part-00000{i}.csv" for i in range(1, 5)]
+    assert entries[2]["seed"] is None and entries[2]["rows"] == 1
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_consumer_killed_mid_stream_still_writes_every_row_exactly_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, out, ckpt = tmp_path / "data", tmp_path / "out", tmp_path / "ckpt"
+    rng = random.Random(7)
+    generator = subprocess.Popen(
+        gen_cmd(data, "--rows-per-file", "500", "--interval", "0.3", "--seed", "5", "--quiet"),
+        cwd=REPO,
+    )  # fmt: skip
+    consumer = [sys.executable, "-m", "consumer", "files", str(data), "--sink", "parquet",
+                "--output", str(out), "--checkpoint", str(ckpt), "--quiet",
+                "--conf", "spark.ui.enabled=false", "--log-level", "ERROR"]  # fmt: skip
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    log = out / "_spark_metadata"
+
+    def committed() -> int:
+        return len([p for p in log.iterdir() if not p.name.startswith(".")]) if log.exists() else 0
+
+    try:
+        for _ in range(3):
+            before = committed()
+            proc = subprocess.Popen(consumer, cwd=REPO, env=env, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 120
+            while committed() <= before:  # it is streaming: at least one batch since its start
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+            time.sleep(rng.uniform(0.0, 1.5))  # then a random point, often mid-batch
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+    finally:
+        generator.send_signal(signal.SIGTERM)
+        generator.wait(30)
+    # the last run works through what is left, from the same checkpoint
+    drain = subprocess.run([*consumer, "--available-now"], cwd=REPO, env=env, timeout=300)
+    assert drain.returncode == 0
+    capsys.readouterr()
+    assert consumer_main(["verify", "--manifest", str(data), "--sink", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert "missing 0, duplicated 0, unexpected 0" in report
+    assert "OK: every row exactly once" in report
+    assert len(manifest(data)) >= 5
+
+
+@pytest.mark.spark
+def test_verify_finds_missing_duplicated_and_damaged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spark: Any
+) -> None:
+    data, out = tmp_path / "data", tmp_path / "out"
+    assert subprocess.run(gen_cmd(data, "--files", "3", "--interval", "0", "--seed", "6",
+                                  "--quiet"), cwd=REPO).returncode == 0  # fmt: skip
+    consume = ["files", str(data), "--available-now", "--sink", "parquet", "--output", str(out),
+               "--checkpoint", str(tmp_path / "ckpt"), "--quiet"]  # fmt: skip
+    assert consumer_main(consume) == 0
+    capsys.readouterr()
+    verify = ["verify", "--manifest", str(data), "--sink", str(out)]
+    assert consumer_main(verify) == 0
+    assert "expected 30 rows in 3 landed files" in capsys.readouterr().out
+
+    # a committed file listed twice in the sink's log: its rows count twice
+    log = out / "_spark_metadata"
+    first = sorted(p for p in log.iterdir() if p.name.isdigit())[0]
+    entry = first.read_text().splitlines()[1]
+    copy = log / "99"
+    copy.write_text("v1\n" + entry.replace(".parquet", ".copy.parquet") + "\n")
+    original = Path(json.loads(entry)["path"].removeprefix("file://"))
+    original.with_name(original.name.replace(".parquet", ".copy.parquet")).write_bytes(
+        original.read_bytes()
+    )
+    assert consumer_main(verify) == 1
+    report = capsys.readouterr().out
+    assert "duplicated 10" in report and "MISMATCH" in report
+    copy.unlink()
+
+    # a landed file changed after the fact, and the rows it had are missing from the count
+    (data / "part-000002.csv").write_text("X,Y,Z,1,000-00-0000\n")
+    assert consumer_main(verify) == 1
+    report = capsys.readouterr().out
+    assert "damaged: " in report and "part-000002.csv" in report
+    assert "unexpected 10" in report  # the sink holds rows no intact file accounts for
+
+
+def test_hundreds_of_clients_come_and_go_the_steady_one_sees_every_number() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "socket", "0", "--dataset", "counter", "--rate", "0",
+         "--max-queue", "100000", "--quiet"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline().rsplit(":", 1)[1])
+    steady = socket.create_connection(("127.0.0.1", port))
+    steady.settimeout(30)
+    received = bytearray()
+    stop = threading.Event()
+
+    def read() -> None:
+        with contextlib.suppress(OSError):
+            while not stop.is_set():
+                chunk = steady.recv(1 << 20)
+                if not chunk:
+                    return
+                received.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    idle: list[socket.socket] = []
+    rss: list[int] = []
+    try:
+        for i in range(300):
+            c = socket.create_connection(("127.0.0.1", port))
+            kind = i % 3
+            if kind == 0:
+                c.close()  # gone at once
+            elif kind == 1:
+                c.recv(7)  # a few bytes, mid-line, then a reset
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                c.close()
+            else:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                idle.append(c)  # connected, never reading
+            if i % 50 == 49:
+                rss.append(_rss_mb(proc.pid))
+        time.sleep(1.0)
+        rss.append(_rss_mb(proc.pid))
+    finally:
+        stop.set()
+        steady.shutdown(socket.SHUT_RDWR)
+        reader.join()
+        steady.close()
+        for c in idle:
+            c.close()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    lines = bytes(received).split(b"\n")[:-1]
+    numbers = [int(line.split(b",", 1)[0]) for line in lines]
+    assert len(numbers) > 100_000
+    assert numbers == list(range(1, len(numbers) + 1))  # every number, in order, no gap
+    # bounded: the queue limit, not the number of clients or rows, sets the memory
+    assert max(rss) < 600, rss
+
+
+def _rss_mb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return 0
