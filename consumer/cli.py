@@ -7,6 +7,7 @@ that cannot go on (no server, the server went away, a failed query) is one line 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,16 @@ PROG = "consumer"
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
 
 
 def conf_pair(text: str) -> tuple[str, str]:
@@ -203,6 +214,30 @@ def build_parser() -> argparse.ArgumentParser:
     _common(r, dataset=None, num_rows=5, truncate=True, files=True)
     r.set_defaults(handler=_retail)
 
+    w = sub.add_parser(
+        "watermark",
+        help="count events per event-time window with a watermark; check against the truth",
+        description="Events per window(event_time, --window) with withWatermark(event_time, "
+        "--watermark), append mode: each window printed once, when final; late rows dropped. "
+        "--check compares with the generator's _truth.jsonl (run with --available-now).",
+    )
+    w.add_argument("directory", nargs="?", metavar="DIR", help="folder of event-time files")
+    w.add_argument("--socket", action="store_true", help="read a socket server instead of DIR")
+    w.add_argument("--host", default="localhost", help="with --socket (default: localhost)")
+    w.add_argument("--port", type=client_port, default=9999, help="with --socket (default: 9999)")
+    w.add_argument("--window", type=positive_int, default=60, metavar="SECONDS",
+                   help="window length (default: 60)")  # fmt: skip
+    w.add_argument("--watermark", type=non_negative_int, default=10, metavar="SECONDS",
+                   help="watermark delay (default: 10)")  # fmt: skip
+    w.add_argument(
+        "--check",
+        type=Path,
+        metavar="TRUTH",
+        help="_truth.jsonl (or its folder) to compare the final windows with",
+    )
+    _common(w, dataset="sensor", num_rows=20, truncate=False, files=True)
+    w.set_defaults(handler=_watermark)
+
     v = sub.add_parser(
         "verify",
         help="check that a file sink holds every generated row exactly once (no Spark needed)",
@@ -330,6 +365,42 @@ def _retail(args: argparse.Namespace) -> Prepared:
         quiet=args.quiet,
     )
     return _session(args, "Retail purchases by customer"), lambda spark: retail_app.run(
+        spark, config
+    )
+
+
+def _watermark(args: argparse.Namespace) -> Prepared:
+    from consumer import watermark_app
+
+    if args.socket == (args.directory is not None):
+        raise UsageError("watermark reads a folder (DIR) or a server (--socket): name one")
+    output = _output(args)
+    if args.check is not None:
+        if not args.check.exists():
+            raise UsageError(f"no ground truth at {args.check}")
+        if not args.available_now or args.socket:
+            raise UsageError(
+                "--check needs a deterministic run: a folder read with --available-now"
+            )
+        output = dataclasses.replace(output, sink="memory")
+    output.check(["append"])
+    dataset = get_dataset(args.dataset)
+    if dataset.event_time_column is None:
+        raise UsageError(f"data set {dataset.name!r} has no event-time column (try sensor)")
+    config = watermark_app.WatermarkConsumerConfig(
+        dataset=dataset,
+        output=output,
+        directory=args.directory,
+        host=args.host if args.socket else None,
+        port=args.port,
+        window=args.window,
+        watermark=args.watermark,
+        check=args.check,
+        max_files_per_trigger=args.max_files_per_trigger,
+        timeout=args.timeout,
+        quiet=args.quiet,
+    )
+    return _session(args, "Event-time windows with a watermark"), lambda spark: watermark_app.run(
         spark, config
     )
 

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from generator.datasets import get_dataset
 from generator.engine import ARROW_TYPES
 from generator.errors import UsageError
+from generator.formats import read_landed
 from generator.manifest import read_manifests
 from generator.spec import Dataset
 
@@ -81,14 +82,7 @@ def expected_rows(folders: list[Path]) -> tuple[Counter[Row], int, list[str], Da
         if len(data) != entry.bytes or zlib.crc32(data) != entry.crc32:
             damaged.append(str(path))
             continue
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(
-                column_names=None if entry.header else dataset.column_names
-            ),
-            convert_options=pacsv.ConvertOptions(column_types=_schema(dataset)),
-        )
-        rows += _rows(table, dataset)
+        rows += _rows(read_landed(pa.py_buffer(data), dataset, entry.header), dataset)
     return rows, len(entries), damaged, dataset
 
 

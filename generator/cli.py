@@ -7,15 +7,20 @@ can cause are a UsageError, printed once here as one line, exit code 2; bugs kee
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from generator.datasets import DATASETS, get_dataset
 from generator.errors import EXIT_FAILED, EXIT_USAGE, LandingFailed, UsageError
+from generator.spec import Dataset
+
+if TYPE_CHECKING:
+    from generator.engine import Clock
 
 PROG = "generator"
 
@@ -90,6 +95,97 @@ def add_dataset_option(parser: argparse.ArgumentParser, default: str) -> None:
     )
 
 
+def iso_time(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO time: {text!r} (e.g. 2026-01-01T09:00:00)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def fraction(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
+
+
+CLOCK_OPTIONS = ("start", "speed", "disorder", "late_fraction", "max_lateness",
+                 "truth_window", "truth_watermark")  # fmt: skip
+
+
+def _add_clock_options(p: argparse.ArgumentParser, truth: bool = True) -> None:
+    g = p.add_argument_group(
+        "event time (data sets with an event-time column: sensor)",
+        "event_time follows a simulated clock that ticks per row, so the same seed gives the "
+        "same events; _truth.jsonl beside the files says what a correct watermark consumer "
+        "must count",
+    )
+    g.add_argument("--start", type=iso_time, metavar="ISO-TIME",
+                   help="the clock's start, e.g. 2026-01-01T09:00:00 (UTC unless an offset "
+                   "is given; default: now)")  # fmt: skip
+    g.add_argument(
+        "--speed",
+        type=positive_float,
+        metavar="X",
+        help="simulated seconds per real second at the run's pace (default: 1)",
+    )
+    g.add_argument("--disorder", type=non_negative_float, metavar="SECONDS",
+                   help="every event up to this much earlier than the clock: out of order "
+                   "(default: 0)")  # fmt: skip
+    g.add_argument(
+        "--late-fraction",
+        type=fraction,
+        metavar="F",
+        help="this fraction of events arrives late ... (default: 0)",
+    )
+    g.add_argument(
+        "--max-lateness",
+        type=non_negative_float,
+        metavar="SECONDS",
+        help="... up to this far behind the clock (default: 0)",
+    )
+    g.add_argument(
+        "--truth-window",
+        type=positive_int,
+        metavar="SECONDS",
+        help="window size of the ground truth (default: 60)",
+    )
+    g.add_argument(
+        "--truth-watermark",
+        type=seed_value,
+        metavar="SECONDS",
+        help="watermark delay the ground truth judges lateness by (default: 10)",
+    )
+
+
+def _clock(args: argparse.Namespace, dataset: Dataset, rows_per_second: float) -> Clock | None:
+    given = [name for name in CLOCK_OPTIONS if getattr(args, name, None) is not None]
+    if dataset.event_time_column is None:
+        if given:
+            option = "--" + given[0].replace("_", "-")
+            raise UsageError(
+                f"{option} is for data sets with an event-time column (sensor), "
+                f"not {dataset.name!r}"
+            )
+        return None
+    from generator.engine import Clock  # numpy and pyarrow: only when files are made
+
+    if (args.late_fraction or 0) > 0 and not args.max_lateness:
+        raise UsageError("--late-fraction needs --max-lateness SECONDS (how late)")
+    start = args.start or dt.datetime.now(dt.UTC)
+    speed = args.speed or 1.0
+    return Clock(
+        start=int(start.timestamp()),
+        seconds_per_row=speed / rows_per_second,
+        disorder=args.disorder or 0.0,
+        late_fraction=args.late_fraction or 0.0,
+        max_lateness=args.max_lateness or 0.0,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -150,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write into DIR/subdir1 .. DIR/subdirK, one file to each in turn (default: 1, DIR)",
     )
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_clock_options(f)
     f.set_defaults(handler=_files)
 
     k = sub.add_parser(
@@ -202,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="lines queued for one client before it is disconnected as too slow (default: 1000000)",
     )
     k.add_argument("--quiet", action="store_true", help="print nothing but the listening line")
+    _add_clock_options(k, truth=False)
     k.set_defaults(handler=_socket)
 
     s = sub.add_parser(
@@ -224,18 +322,28 @@ def _files(args: argparse.Namespace) -> int:
 
     dataset = get_dataset(args.dataset)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    interval = 1.0 if args.interval is None else args.interval
+    rows = args.rows_per_file or (
+        dataset.rows_per_file if isinstance(dataset.rows_per_file, int) else 1000
+    )
+    # the clock's pace: the run's rows per second (interval 0: a file per simulated second)
+    pace = args.rate or (rows / interval if interval > 0 else rows)
+    clock = _clock(args, dataset, pace)
     config = files.FilesConfig(
         directory=args.directory,
         dataset=dataset,
         seed=seed,
         rows_per_file=args.rows_per_file,
-        interval=1.0 if args.interval is None else args.interval,
+        interval=interval,
         rate=args.rate,
         files=args.files,
         duration=args.duration,
         header=args.header,
         streams=args.streams,
         quiet=args.quiet,
+        clock=clock,
+        truth_window=args.truth_window or 60,
+        truth_watermark=10 if args.truth_watermark is None else args.truth_watermark,
     )
     files.run(config)
     return 0
@@ -249,13 +357,16 @@ def _socket(args: argparse.Namespace) -> int:
     if args.stdin and args.rate is not None:
         raise UsageError("--stdin forwards lines as they come: drop --rate")
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    dataset = get_dataset(args.dataset)
+    rate = 5.0 if args.rate is None else args.rate
     config = socket_server.SocketConfig(
-        dataset=get_dataset(args.dataset),
+        dataset=dataset,
+        clock=_clock(args, dataset, rate if rate > 0 else 1000.0),
         seed=seed,
         port=args.port,
         host=args.host,
         fanout=args.fanout,
-        rate=5.0 if args.rate is None else args.rate,
+        rate=rate,
         count=args.count,
         duration=args.duration,
         stdin=args.stdin,

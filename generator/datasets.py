@@ -18,8 +18,10 @@ from generator.spec import (
     Histogram,
     LogNormal,
     Naming,
+    Normal,
     Pattern,
     Sequence,
+    SimClock,
     Template,
     TimeOfDay,
 )
@@ -203,7 +205,23 @@ COUNTER = Dataset(
     rows_per_file=10,
 )
 
-DATASETS: Mapping[str, Dataset] = {ds.name: ds for ds in (PERSON, RETAIL, COUNTER)}
+# Readings of 50 devices for event-time work: event_time follows the run's simulated clock
+# (--start, --speed), with disorder and late readings on request, and a ground truth beside it.
+SENSOR = Dataset(
+    name="sensor",
+    description="device_id,event_time,temperature,humidity,status: readings for watermark demos",
+    columns=(
+        Column("device_id", "STRING", Choice(tuple(f"sensor-{i:03d}" for i in range(1, 51)))),
+        Column("event_time", "TIMESTAMP", SimClock()),
+        Column("temperature", "DOUBLE", Normal(21.5, 3.0, -10.0, 45.0, decimals=1)),
+        Column("humidity", "DOUBLE", Normal(45.0, 12.0, 0.0, 100.0, decimals=1)),
+        Column("status", "STRING", Choice(("ok", "warn", "error"), (0.95, 0.04, 0.01))),
+    ),
+    header=False,
+    rows_per_file=20,
+)
+
+DATASETS: Mapping[str, Dataset] = {ds.name: ds for ds in (PERSON, RETAIL, COUNTER, SENSOR)}
 
 
 def get_dataset(name: str) -> Dataset:

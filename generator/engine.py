@@ -28,8 +28,10 @@ from generator.spec import (
     Histogram,
     Level,
     LogNormal,
+    Normal,
     Pattern,
     Sequence,
+    SimClock,
     Source,
     Template,
     TimeOfDay,
@@ -47,6 +49,28 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 
 # Streams of the per-run random generator: independent of each other and of the file index.
 _POOLS, _PLAN, _VALUES = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The simulated clock behind `SimClock` columns: row k of the run happens at
+    start + k * seconds_per_row, then disorder and lateness pull some rows back in time."""
+
+    start: int  # epoch seconds (UTC)
+    seconds_per_row: float = 1.0
+    disorder: float = 0.0  # every row up to this many seconds earlier than the clock
+    late_fraction: float = 0.0  # this fraction of rows ...
+    max_lateness: float = 0.0  # ... up to this many seconds behind the clock
+
+    def event_times(self, first_row: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        t = self.start + (first_row + np.arange(n, dtype=np.float64)) * self.seconds_per_row
+        if self.disorder > 0:
+            t -= rng.random(n) * self.disorder
+        if self.late_fraction > 0 and self.max_lateness > 0:
+            late = rng.random(n) < self.late_fraction
+            t -= np.where(late, (1.0 - rng.random(n)) * self.max_lateness, 0.0)
+        seconds: np.ndarray = np.floor(t).astype(np.int64)
+        return seconds
 
 
 @dataclass(frozen=True)
@@ -74,8 +98,12 @@ class Engine:
         seed: int,
         rows_per_file: int | None = None,
         day_of: Callable[[int], dt.date] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.dataset = dataset
+        start = dataset.naming.start_date
+        self.clock = clock or Clock(int(dt.datetime(start.year, start.month, start.day,
+                                                   tzinfo=dt.UTC).timestamp()))  # fmt: skip
         self.seed = seed
         self.rows_per_file = rows_per_file
         self._day_of = day_of or (lambda i: dataset.naming.start_date)
@@ -168,6 +196,9 @@ class Engine:
                 values = _take(pool, rng.integers(0, len(pool), n))
             elif isinstance(src, TimeOfDay):
                 values = _times_of_day(src, n, self._day_of(index), rng)
+            elif isinstance(src, SimClock):
+                times = self.clock.event_times(offsets[level], n, rng)
+                values = pa.array(times, pa.timestamp("s"))
             else:
                 values = _draw(src, n, rng, offsets[level])
             values = _cast(values, ARROW_TYPES[column.type], column)
@@ -303,6 +334,9 @@ def _draw(src: Source, n: int, rng: np.random.Generator, offset: int) -> pa.Arra
         x = np.clip(x, src.low, src.high)
         if src.decimals is None:
             return pa.array(np.rint(x).astype(np.int64))
+        return pa.array(np.round(x, src.decimals))
+    if isinstance(src, Normal):
+        x = np.clip(rng.normal(src.mean, src.stddev, n), src.low, src.high)
         return pa.array(np.round(x, src.decimals))
     if isinstance(src, Pattern):
         return _patterns(src, n, rng)

@@ -13,14 +13,18 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from generator.engine import Engine
+import numpy as np
+import pyarrow as pa
+
+from generator.engine import Clock, Engine
 from generator.errors import LandingFailed
-from generator.formats import csv_body, csv_header
+from generator.formats import csv_body, csv_header, read_landed
 from generator.landing import land, prepare_folder, remove_stale_temps
 from generator.manifest import Entry, Manifest, crc32_of
 from generator.naming import day_of, file_name, index_of
 from generator.progress import StatusLine, human, rate
 from generator.spec import Dataset
+from generator.truth import Truth
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,9 @@ class FilesConfig:
     header: bool | None = None  # None: the data set's default
     streams: int = 1  # >1: DIR/subdir1 .. DIR/subdirK, one file to each in turn
     quiet: bool = False
+    clock: Clock | None = None  # the simulated clock of event-time data sets
+    truth_window: int = 60  # seconds: the windows of _truth.jsonl
+    truth_watermark: int = 10  # seconds: the watermark delay _truth.jsonl judges lateness by
 
     @property
     def folders(self) -> list[Path]:
@@ -83,7 +90,9 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
         config.seed,
         rows_per_file=config.rows_per_file,
         day_of=lambda i: day_of(naming, i),
+        clock=config.clock,
     )
+    truths = _truths(config, manifests)
     header = csv_header(config.dataset.column_names) if config.with_header else b""
     if not config.quiet:
         where = (
@@ -120,6 +129,9 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
                         Entry(name, table.num_rows, len(header) + body.size, crc32_of(chunks),
                               config.seed, config.dataset.name, config.with_header)
                     )  # fmt: skip
+                    if truths:
+                        truths[stream].add_batch(_event_seconds(table, config.dataset))
+                        truths[stream].save(folder)
                 except OSError as exc:
                     # disk full, a file-size limit, permissions changed: land() removed its temp
                     # file; what landed before stays as it was
@@ -150,6 +162,28 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
     if not config.quiet:
         print(f"generator: {summary.line(config.directory)}", file=err)
     return summary
+
+
+def _truths(config: FilesConfig, manifests: list[Manifest]) -> list[Truth]:
+    """Ground truth per folder for event-time data sets, rebuilt from what landed before."""
+    if config.dataset.event_time_column is None:
+        return []
+    truths = []
+    for manifest in manifests:
+        truth = Truth(config.truth_window, config.truth_watermark)
+        for entry in manifest.entries:
+            table = read_landed(manifest.folder / entry.file, config.dataset, entry.header)
+            truth.add_batch(_event_seconds(table, config.dataset))
+        truths.append(truth)
+    return truths
+
+
+def _event_seconds(table: pa.Table, dataset: Dataset) -> np.ndarray:
+    column = table.column(dataset.event_time_column).combine_chunks()
+    if isinstance(column, pa.DictionaryArray):
+        column = column.dictionary_decode()
+    seconds: np.ndarray = column.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return seconds
 
 
 def _resume_point(config: FilesConfig) -> tuple[int, int]:

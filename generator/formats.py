@@ -7,10 +7,14 @@ would quote every string), the lines are joined with pyarrow compute, quoting on
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from generator.spec import Dataset
 
 _NEEDS_QUOTES = r'[,"\r\n]'
 _WHOLE_NUMBER = r"^-?[0-9]+$"
@@ -117,3 +121,15 @@ def _data_of(strings: pa.Array) -> pa.Buffer:
 def csv_header(names: list[str]) -> bytes:
     cells = csv_cells(pa.array(names, pa.string())).to_pylist()
     return (",".join(cells) + "\n").encode("utf-8")
+
+
+def read_landed(source: Path | pa.Buffer, dataset: Dataset, header: bool) -> pa.Table:
+    """A landed CSV file (a path, or its bytes) read back with the data set's types."""
+    from generator.engine import ARROW_TYPES  # the engine renders with this module
+
+    schema = pa.schema([(c.name, ARROW_TYPES[c.type]) for c in dataset.columns])
+    return pacsv.read_csv(
+        source,
+        read_options=pacsv.ReadOptions(column_names=None if header else dataset.column_names),
+        convert_options=pacsv.ConvertOptions(column_types=schema),
+    )

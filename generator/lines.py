@@ -12,7 +12,7 @@ import asyncio
 import numpy as np
 import pyarrow as pa
 
-from generator.engine import Engine
+from generator.engine import Clock, Engine
 from generator.formats import csv_body
 from generator.spec import Dataset
 
@@ -25,9 +25,10 @@ BATCH_ROWS = 65_536
 class RowSource:
     """CSV lines of one data set and seed, without a header, in order, for ever."""
 
-    def __init__(self, dataset: Dataset, seed: int) -> None:
+    def __init__(self, dataset: Dataset, seed: int, clock: Clock | None = None) -> None:
         fixed = isinstance(dataset.rows_per_file, int)
-        self._engine = Engine(dataset, seed, rows_per_file=BATCH_ROWS if fixed else None)
+        rows = BATCH_ROWS if fixed else None
+        self._engine = Engine(dataset, seed, rows_per_file=rows, clock=clock)
         self._index = 1
         self._body: pa.Buffer | None = None
         self._ends = np.zeros(0, dtype=np.int64)  # end offset of each line of the batch

@@ -26,6 +26,7 @@ from typing import Literal, TextIO
 
 import numpy as np
 
+from generator.engine import Clock
 from generator.errors import UsageError
 from generator.lines import RowSource
 from generator.progress import StatusLine, human, rate
@@ -50,6 +51,7 @@ class SocketConfig:
     max_queue: int = 1_000_000  # lines queued for one client before it is disconnected
     grace: float = 5.0  # seconds to flush queues at shutdown
     quiet: bool = False
+    clock: Clock | None = None  # the simulated clock of event-time data sets
 
     @property
     def chunk_lines(self) -> int:
@@ -341,7 +343,7 @@ class Server:
         Rows are made only while some client is connected: a query that restarts picks up where
         the previous one left off, and --count counts rows that someone received.
         """
-        source = RowSource(self.config.dataset, self.config.seed)
+        source = RowSource(self.config.dataset, self.config.seed, self.config.clock)
         try:
             await self._stream(source, lambda: list(self.clients))
         finally:
@@ -365,7 +367,7 @@ class Server:
         cfg = self.config
         # a seed of its own per connection, derived from the run's seed: reproducible, independent
         seed = int(np.random.SeedSequence([cfg.seed, client.number]).generate_state(1)[0])
-        source = RowSource(cfg.dataset, seed)
+        source = RowSource(cfg.dataset, seed, cfg.clock)
         try:
             await self._stream(source, lambda: [] if client.gone.is_set() else [client])
             client.finish()

@@ -70,6 +70,24 @@ class LogNormal:
 
 
 @dataclass(frozen=True)
+class Normal:
+    """A bell-curve number around `mean`, clipped to [low, high], rounded to `decimals`."""
+
+    mean: float
+    stddev: float
+    low: float
+    high: float
+    decimals: int = 1
+
+
+@dataclass(frozen=True)
+class SimClock:
+    """Event time from the simulated clock of the run (`--start`, `--speed`), with the run's
+    disorder and late events applied. The clock ticks per row, so the same seed and options
+    give the same event times whatever the machine's speed."""
+
+
+@dataclass(frozen=True)
 class Pattern:
     """A string from a pattern: '#' is a digit, '@' an upper-case letter, anything else literal.
 
@@ -117,7 +135,17 @@ class Entity:
 
 
 Source: TypeAlias = (
-    FakerPool | Choice | Histogram | LogNormal | Pattern | Sequence | TimeOfDay | Template | Entity
+    FakerPool
+    | Choice
+    | Histogram
+    | LogNormal
+    | Normal
+    | Pattern
+    | Sequence
+    | TimeOfDay
+    | SimClock
+    | Template
+    | Entity
 )
 
 
@@ -195,6 +223,11 @@ class Dataset:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def event_time_column(self) -> str | None:
+        """The column that follows the simulated clock, if the data set has one."""
+        return next((c.name for c in self.columns if isinstance(c.source, SimClock)), None)
+
     def ddl(self) -> str:
         """The schema as a Spark DDL string: `fname STRING, age INT`."""
         return ", ".join(f"{c.name} {c.type}" for c in self.columns)
@@ -256,8 +289,8 @@ def check_dataset(ds: Dataset) -> None:
                 fail(where, f"unknown catalog {src.catalog!r}")
             if src.field not in catalogs[src.catalog].fields:
                 fail(where, f"catalog {src.catalog!r} has no field {src.field!r}")
-        if isinstance(src, TimeOfDay) and col.type != "TIMESTAMP":
-            fail(where, "a time-of-day source needs type TIMESTAMP")
+        if isinstance(src, TimeOfDay | SimClock) and col.type != "TIMESTAMP":
+            fail(where, "a time source needs type TIMESTAMP")
         if isinstance(src, Choice | Pattern) and _weights_bad(src):
             fail(where, "weights must be as many as the choices, non-negative, not all zero")
         if isinstance(src, Histogram) and len(src.edges) != len(src.weights) + 1:

@@ -26,7 +26,7 @@ from tests.conftest import REPO
         (["files", "d", "--timeout", "-1"], "argument --timeout: must be 0 or more, not -1"),
         (["files", "d", "--timeout", "soon"], "argument --timeout: not a number: 'soon'"),
         (["files", "d", "--dataset", "people"],
-         "unknown data set 'people' (one of: person, retail, counter)"),
+         "unknown data set 'people' (one of: person, retail, counter, sensor)"),
         (["files", "d", "--sink", "parquet", "--output", "o"],
          "the parquet sink needs --checkpoint DIR"),
         (["files", "d", "--sink", "json", "--checkpoint", "c"], "the json sink needs --output DIR"),

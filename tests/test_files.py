@@ -203,7 +203,10 @@ def test_sigterm_discards_the_file_being_written_and_exits_0(tmp_path: Path) -> 
         (["--rate", "nan"], "argument --rate: not a finite number: 'nan'"),
         (["--streams", "0"], "argument --streams: must be 1 or more, not 0"),
         (["--seed", "-1"], "argument --seed: must be 0 or more, not -1"),
-        (["--dataset", "people"], "unknown data set 'people' (one of: person, retail, counter)"),
+        (
+            ["--dataset", "people"],
+            "unknown data set 'people' (one of: person, retail, counter, sensor)",
+        ),
         (
             ["--interval", "1", "--rate", "5"],
             "argument --rate: not allowed with argument --interval",
