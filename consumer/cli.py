@@ -84,6 +84,12 @@ def _common(
     )
     if dataset is not None:
         p.add_argument(
+            "--format",
+            choices=("csv", "json"),
+            default="csv",
+            help="what the generator wrote: csv (default) or json (JSON lines)",
+        )
+        p.add_argument(
             "--dataset",
             default=dataset,
             metavar="NAME",
@@ -300,6 +306,7 @@ def _files(args: argparse.Namespace) -> Prepared:
         max_files_per_trigger=args.max_files_per_trigger,
         timeout=args.timeout,
         quiet=args.quiet,
+        format=args.format,
     )
     return _session(args, "Read lines from a file stream"), lambda spark: files_app.run(
         spark, config
@@ -322,6 +329,7 @@ def _socket(args: argparse.Namespace) -> Prepared:
         timeout=args.timeout,
         log_level=args.log_level,
         quiet=args.quiet,
+        format=args.format,
     )
     return _session(args, "Read lines over a network stream"), lambda spark: socket_app.run(
         spark, config
@@ -345,6 +353,7 @@ def _multi(args: argparse.Namespace) -> Prepared:
         max_files_per_trigger=args.max_files_per_trigger,
         timeout=args.timeout,
         quiet=args.quiet,
+        format=args.format,
     )
     return _session(args, "Two Streams"), lambda spark: multi_app.run(spark, config)
 
@@ -399,6 +408,7 @@ def _watermark(args: argparse.Namespace) -> Prepared:
         max_files_per_trigger=args.max_files_per_trigger,
         timeout=args.timeout,
         quiet=args.quiet,
+        format=args.format,
     )
     return _session(args, "Event-time windows with a watermark"), lambda spark: watermark_app.run(
         spark, config

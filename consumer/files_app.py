@@ -27,12 +27,15 @@ class FilesConsumerConfig:
     max_files_per_trigger: int = 1
     timeout: float | None = None
     quiet: bool = False
+    format: str = "csv"  # or "json": JSON lines
 
 
 def stream(spark: SparkSession, config: FilesConsumerConfig) -> DataFrame:
     from pyspark.sql import functions as F
 
-    df = read_csv_stream(spark, config.directory, config.dataset, config.max_files_per_trigger)
+    df = read_csv_stream(
+        spark, config.directory, config.dataset, config.max_files_per_trigger, config.format
+    )
     names = config.dataset.column_names
     if "fname" in names and "age" in names:
         # the seed's `result` column; its `F` was never imported

@@ -28,6 +28,7 @@ class MultiConsumerConfig:
     max_files_per_trigger: int = 1
     timeout: float | None = None
     quiet: bool = False
+    format: str = "csv"  # or "json": JSON lines
 
 
 def run(spark: SparkSession, config: MultiConsumerConfig, err: TextIO | None = None) -> None:
@@ -41,7 +42,9 @@ def run(spark: SparkSession, config: MultiConsumerConfig, err: TextIO | None = N
         queries = []
         try:
             for k, (folder, case) in enumerate(zip(config.directories, cases, strict=True), 1):
-                df = read_csv_stream(spark, folder, config.dataset, config.max_files_per_trigger)
+                df = read_csv_stream(
+                    spark, folder, config.dataset, config.max_files_per_trigger, config.format
+                )
                 if "fname" in config.dataset.column_names:
                     df = df.withColumn("fname", case(F.col("fname")))
                 name = f"{config.output.query_name or 'multi'}_{k}"

@@ -60,22 +60,28 @@ def struct_type(dataset: Dataset) -> StructType:
     return StructType.fromJson(dataset.schema_json())
 
 
-def split_value(value: Column, dataset: Dataset) -> list[Column]:
-    """A socket line's `value`, split on commas into the data set's typed columns."""
+def split_value(value: Column, dataset: Dataset, fmt: str = "csv") -> list[Column]:
+    """A socket line's `value` as the data set's typed columns: split on commas, or parsed as
+    a JSON object."""
     from pyspark.sql import functions as F
 
+    if fmt == "json":
+        parsed = F.from_json(value, struct_type(dataset))
+        return [parsed.getField(c.name).alias(c.name) for c in dataset.columns]
     parts = F.split(value, ",")
     return [parts.getItem(i).cast(c.type).alias(c.name) for i, c in enumerate(dataset.columns)]
 
 
 def read_csv_stream(
-    spark: SparkSession, folder: str, dataset: Dataset, max_files_per_trigger: int
+    spark: SparkSession,
+    folder: str,
+    dataset: Dataset,
+    max_files_per_trigger: int,
+    fmt: str = "csv",
 ) -> DataFrame:
-    """A CSV file stream of a data set: its schema, its header default, N files a batch."""
-    return (
-        spark.readStream.format("csv")
-        .schema(struct_type(dataset))
-        .option("header", dataset.header)
-        .option("maxFilesPerTrigger", max_files_per_trigger)
-        .load(folder)
-    )
+    """A file stream of a data set: its schema, its header default (CSV), N files a batch;
+    CSV files, or JSON lines with `fmt="json"`."""
+    reader = spark.readStream.format(fmt).schema(struct_type(dataset))
+    if fmt == "csv":
+        reader = reader.option("header", dataset.header)
+    return reader.option("maxFilesPerTrigger", max_files_per_trigger).load(folder)

@@ -34,6 +34,7 @@ class SocketConsumerConfig:
     timeout: float | None = None
     log_level: str = "WARN"
     quiet: bool = False
+    format: str = "csv"  # or "json": JSON lines
 
 
 def stream(spark: SparkSession, config: SocketConsumerConfig) -> DataFrame:
@@ -45,7 +46,7 @@ def stream(spark: SparkSession, config: SocketConsumerConfig) -> DataFrame:
         .option("port", config.port)
         .load()
     )
-    return lines.select(*split_value(F.col("value"), config.dataset))
+    return lines.select(*split_value(F.col("value"), config.dataset, config.format))
 
 
 def run(spark: SparkSession, config: SocketConsumerConfig, err: TextIO | None = None) -> None:

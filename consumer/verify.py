@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from generator.datasets import get_dataset
 from generator.engine import ARROW_TYPES
 from generator.errors import UsageError
-from generator.formats import read_landed
+from generator.formats import format_of, read_landed
 from generator.manifest import read_manifests
 from generator.spec import Dataset
 
@@ -82,7 +82,8 @@ def expected_rows(folders: list[Path]) -> tuple[Counter[Row], int, list[str], Da
         if len(data) != entry.bytes or zlib.crc32(data) != entry.crc32:
             damaged.append(str(path))
             continue
-        rows += _rows(read_landed(pa.py_buffer(data), dataset, entry.header), dataset)
+        landed = read_landed(pa.py_buffer(data), dataset, entry.header, format_of(entry.file))
+        rows += _rows(landed, dataset)
     return rows, len(entries), damaged, dataset
 
 

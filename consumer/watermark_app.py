@@ -40,6 +40,7 @@ class WatermarkConsumerConfig:
     max_files_per_trigger: int = 1
     timeout: float | None = None
     quiet: bool = False
+    format: str = "csv"  # or "json": JSON lines
 
     @property
     def event_time(self) -> str:
@@ -72,7 +73,9 @@ def stream(spark: SparkSession, config: WatermarkConsumerConfig) -> DataFrame:
     from pyspark.sql import functions as F
 
     if config.directory is not None:
-        df = read_csv_stream(spark, config.directory, config.dataset, config.max_files_per_trigger)
+        df = read_csv_stream(
+            spark, config.directory, config.dataset, config.max_files_per_trigger, config.format
+        )
     else:
         lines = (
             spark.readStream.format("socket")
@@ -80,7 +83,7 @@ def stream(spark: SparkSession, config: WatermarkConsumerConfig) -> DataFrame:
             .option("port", config.port)
             .load()
         )
-        df = lines.select(*split_value(F.col("value"), config.dataset))
+        df = lines.select(*split_value(F.col("value"), config.dataset, config.format))
     return windows(df, config)
 
 

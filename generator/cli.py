@@ -86,6 +86,15 @@ def seed_value(text: str) -> int:
     return value
 
 
+def add_format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("csv", "json"),
+        default="csv",
+        help="csv (default) or json: JSON lines, one object per row, the same columns and types",
+    )
+
+
 def add_dataset_option(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument(
         "--dataset",
@@ -93,6 +102,18 @@ def add_dataset_option(parser: argparse.ArgumentParser, default: str) -> None:
         metavar="NAME",
         help=f"data set to generate: {', '.join(DATASETS)} (default: {default})",
     )
+
+
+def period(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a period: {text!r} (e.g. 1d, 6h, 15m, 90)") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
 
 
 def iso_time(text: str) -> dt.datetime:
@@ -246,8 +267,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="write into DIR/subdir1 .. DIR/subdirK, one file to each in turn (default: 1, DIR)",
     )
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_format_option(f)
     _add_clock_options(f)
     f.set_defaults(handler=_files)
+
+    r = sub.add_parser(
+        "replay",
+        help="land a real data set into a folder, in time order, one file at a time",
+        description="Land SOURCE into DIR one file at a time, atomically, with strictly "
+        "increasing modification times. SOURCE is a folder (files keep their names and bytes, "
+        "in name order) or one CSV with --time-column (lines ordered by it, split into files).",
+    )
+    r.add_argument("source", type=Path, metavar="SOURCE", help="a folder, or one CSV file")
+    r.add_argument("directory", type=Path, metavar="DIR", help="folder to land files in")
+    r.add_argument("--time-column", metavar="NAME", help="one CSV: the column to order by")
+    split = r.add_mutually_exclusive_group()
+    split.add_argument("--rows-per-file", type=positive_int, metavar="N",
+                       help="one CSV: lines per file (default: 1000)")  # fmt: skip
+    split.add_argument("--every", type=period, metavar="PERIOD",
+                       help="one CSV: one file per period of the time column: 1d, 6h, 15m, "
+                       "90s or seconds")  # fmt: skip
+    pace = r.add_mutually_exclusive_group()
+    pace.add_argument("--interval", type=non_negative_float, metavar="SECONDS",
+                      help="pause between files (default: 1)")  # fmt: skip
+    pace.add_argument("--speed", type=positive_float, metavar="X",
+                      help="follow the data's own times X times faster than real time (a "
+                      "by-day folder: 86400 is a day a second)")  # fmt: skip
+    r.add_argument("--loop", action="store_true", help="start over, with fresh names, for ever")
+    stop = r.add_mutually_exclusive_group()
+    stop.add_argument("--files", type=positive_int, metavar="N", help="stop after N files")
+    stop.add_argument("--duration", type=positive_float, metavar="SECONDS",
+                      help="stop after this long")  # fmt: skip
+    r.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    r.set_defaults(handler=_replay)
 
     k = sub.add_parser(
         "socket",
@@ -299,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="lines queued for one client before it is disconnected as too slow (default: 1000000)",
     )
     k.add_argument("--quiet", action="store_true", help="print nothing but the listening line")
+    add_format_option(k)
     _add_clock_options(k, truth=False)
     k.set_defaults(handler=_socket)
 
@@ -321,6 +374,8 @@ def _files(args: argparse.Namespace) -> int:
     from generator import files  # numpy, pyarrow, Faker: not needed for `schema` or `--help`
 
     dataset = get_dataset(args.dataset)
+    if args.format == "json" and args.header:
+        raise UsageError("--header is for CSV: JSON lines name every value")
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     interval = 1.0 if args.interval is None else args.interval
     rows = args.rows_per_file or (
@@ -342,11 +397,31 @@ def _files(args: argparse.Namespace) -> int:
         streams=args.streams,
         quiet=args.quiet,
         clock=clock,
+        format=args.format,
         truth_window=args.truth_window or 60,
         truth_watermark=10 if args.truth_watermark is None else args.truth_watermark,
     )
     files.run(config)
     return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from generator import replay
+
+    config = replay.ReplayConfig(
+        source=args.source,
+        directory=args.directory,
+        time_column=args.time_column,
+        rows_per_file=args.rows_per_file,
+        every=args.every,
+        interval=1.0 if args.interval is None else args.interval,
+        speed=args.speed,
+        loop=args.loop,
+        files=args.files,
+        duration=args.duration,
+        quiet=args.quiet,
+    )
+    return replay.run(config)
 
 
 def _socket(args: argparse.Namespace) -> int:
@@ -362,6 +437,7 @@ def _socket(args: argparse.Namespace) -> int:
     config = socket_server.SocketConfig(
         dataset=dataset,
         clock=_clock(args, dataset, rate if rate > 0 else 1000.0),
+        format=args.format,
         seed=seed,
         port=args.port,
         host=args.host,

@@ -117,7 +117,9 @@ class Engine:
             self._fill_catalog(catalog)
         for column in dataset.columns:
             if isinstance(column.source, FakerPool):
-                self._pools[column.name] = self._faker_pool(column.source, column.name)
+                self._pools[column.name] = self._faker_pool(
+                    column.source, f"column {column.name!r}"
+                )
         # rows and groups landed before file i, for sequences that continue across files
         self._before: dict[int, tuple[int, int]] = {1: (0, 0)}
         self._plans: dict[int, Plan] = {}

@@ -18,7 +18,8 @@ import pyarrow as pa
 
 from generator.engine import Clock, Engine
 from generator.errors import LandingFailed
-from generator.formats import csv_body, csv_header, read_landed
+from generator.formats import body as render
+from generator.formats import csv_header, format_of, read_landed
 from generator.landing import land, prepare_folder, remove_stale_temps
 from generator.manifest import Entry, Manifest, crc32_of
 from generator.naming import day_of, file_name, index_of
@@ -41,6 +42,7 @@ class FilesConfig:
     streams: int = 1  # >1: DIR/subdir1 .. DIR/subdirK, one file to each in turn
     quiet: bool = False
     clock: Clock | None = None  # the simulated clock of event-time data sets
+    format: str = "csv"  # or "json": JSON lines
     truth_window: int = 60  # seconds: the windows of _truth.jsonl
     truth_watermark: int = 10  # seconds: the watermark delay _truth.jsonl judges lateness by
 
@@ -52,6 +54,8 @@ class FilesConfig:
 
     @property
     def with_header(self) -> bool:
+        if self.format == "json":
+            return False
         return self.dataset.header if self.header is None else self.header
 
 
@@ -102,7 +106,7 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
         )
         print(
             f"generator: {config.dataset.name} files into {where} "
-            f"(seed {config.seed}, first file {file_name(naming, next_index)})",
+            f"(seed {config.seed}, first file {file_name(naming, next_index, config.format)})",
             file=err,
         )
     status = StatusLine(err, enabled=not config.quiet)
@@ -112,16 +116,16 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
     start = time.monotonic()
     due = start
     index = next_index
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         try:
             while config.files is None or files < config.files:
                 if config.duration is not None and time.monotonic() - start >= config.duration:
                     break
                 table = engine.table(index)
-                body = csv_body(table)
+                body = render(table, config.format)
                 stream = (index - 1) % config.streams
                 folder = config.folders[stream]
-                name = file_name(naming, index)
+                name = file_name(naming, index, config.format)
                 chunks: list[bytes | memoryview] = [header, memoryview(body)]
                 try:
                     last_mtime = land(folder, name, chunks, after_ns=last_mtime)
@@ -172,7 +176,8 @@ def _truths(config: FilesConfig, manifests: list[Manifest]) -> list[Truth]:
     for manifest in manifests:
         truth = Truth(config.truth_window, config.truth_watermark)
         for entry in manifest.entries:
-            table = read_landed(manifest.folder / entry.file, config.dataset, entry.header)
+            path = manifest.folder / entry.file
+            table = read_landed(path, config.dataset, entry.header, format_of(entry.file))
             truth.add_batch(_event_seconds(table, config.dataset))
         truths.append(truth)
     return truths
@@ -201,7 +206,7 @@ def _resume_point(config: FilesConfig) -> tuple[int, int]:
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM behaves as Ctrl-C while files are landing; the old handler comes back after."""
     if threading.current_thread() is not threading.main_thread():
         yield

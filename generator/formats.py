@@ -7,6 +7,7 @@ would quote every string), the lines are joined with pyarrow compute, quoting on
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -123,11 +124,66 @@ def csv_header(names: list[str]) -> bytes:
     return (",".join(cells) + "\n").encode("utf-8")
 
 
-def read_landed(source: Path | pa.Buffer, dataset: Dataset, header: bool) -> pa.Table:
-    """A landed CSV file (a path, or its bytes) read back with the data set's types."""
+FORMATS = ("csv", "json")
+
+
+def body(table: pa.Table, fmt: str) -> pa.Buffer:
+    """The rows of `table` in format `fmt`: CSV lines, or JSON lines."""
+    return json_body(table) if fmt == "json" else csv_body(table)
+
+
+def format_of(name: str) -> str:
+    return "json" if name.endswith((".json", ".jsonl")) else "csv"
+
+
+def json_cells(values: pa.Array) -> pa.Array:
+    """The JSON text of each value; null stays null."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.DictionaryArray):
+        return pa.DictionaryArray.from_arrays(
+            values.indices, json_cells(values.dictionary)
+        ).dictionary_decode()
+    t = values.type
+    if pa.types.is_timestamp(t):
+        # ISO 8601 with a T: the form Spark's JSON reader takes by default
+        text = pc.replace_substring(csv_cells(values), " ", "T")
+        return pc.binary_join_element_wise('"', text, '"', "")
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        text = values
+        for plain, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"),
+                               ("\r", "\\r"), ("\t", "\\t")):  # fmt: skip
+            text = pc.replace_substring(text, plain, escaped)
+        return pc.binary_join_element_wise('"', text, '"', "")
+    if pa.types.is_boolean(t):
+        return pc.if_else(values, "true", "false")
+    return values.cast(pa.string())
+
+
+def json_body(table: pa.Table) -> pa.Buffer:
+    """All rows of `table` as JSON lines: one object per line, keys in column order."""
+    if table.num_rows == 0:
+        return pa.py_buffer(b"")
+    fields = []
+    for k, (name, column) in enumerate(zip(table.column_names, table.columns, strict=True)):
+        key = ("{" if k == 0 else "") + json.dumps(name) + ":"
+        cells = json_cells(column).fill_null("null")
+        fields.append(pc.binary_join_element_wise(key, cells, ""))
+    fields[-1] = pc.binary_join_element_wise(fields[-1], "}\n", "")
+    return _data_of(pc.binary_join_element_wise(*fields, ","))
+
+
+def read_landed(
+    source: Path | pa.Buffer, dataset: Dataset, header: bool, fmt: str = "csv"
+) -> pa.Table:
+    """A landed file (a path, or its bytes) read back with the data set's types."""
     from generator.engine import ARROW_TYPES  # the engine renders with this module
 
     schema = pa.schema([(c.name, ARROW_TYPES[c.type]) for c in dataset.columns])
+    if fmt == "json":
+        import pyarrow.json as pajson
+
+        return pajson.read_json(source, parse_options=pajson.ParseOptions(explicit_schema=schema))
     return pacsv.read_csv(
         source,
         read_options=pacsv.ReadOptions(column_names=None if header else dataset.column_names),

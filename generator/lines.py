@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from generator.engine import Clock, Engine
-from generator.formats import csv_body
+from generator.formats import body as render
 from generator.spec import Dataset
 
 # Rows drawn at a time for data sets with a fixed rows-per-file (a file of `person` is 10 rows,
@@ -25,7 +25,10 @@ BATCH_ROWS = 65_536
 class RowSource:
     """CSV lines of one data set and seed, without a header, in order, for ever."""
 
-    def __init__(self, dataset: Dataset, seed: int, clock: Clock | None = None) -> None:
+    def __init__(
+        self, dataset: Dataset, seed: int, clock: Clock | None = None, fmt: str = "csv"
+    ) -> None:
+        self._format = fmt
         fixed = isinstance(dataset.rows_per_file, int)
         rows = BATCH_ROWS if fixed else None
         self._engine = Engine(dataset, seed, rows_per_file=rows, clock=clock)
@@ -36,7 +39,7 @@ class RowSource:
         self._next: asyncio.Future[tuple[pa.Buffer, np.ndarray]] | None = None
 
     def _draw(self, index: int) -> tuple[pa.Buffer, np.ndarray]:
-        body = csv_body(self._engine.table(index))
+        body = render(self._engine.table(index), self._format)
         ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 0x0A) + 1
         return body, ends
 

@@ -52,6 +52,7 @@ class SocketConfig:
     grace: float = 5.0  # seconds to flush queues at shutdown
     quiet: bool = False
     clock: Clock | None = None  # the simulated clock of event-time data sets
+    format: str = "csv"  # or "json": JSON lines
 
     @property
     def chunk_lines(self) -> int:
@@ -343,7 +344,8 @@ class Server:
         Rows are made only while some client is connected: a query that restarts picks up where
         the previous one left off, and --count counts rows that someone received.
         """
-        source = RowSource(self.config.dataset, self.config.seed, self.config.clock)
+        cfg = self.config
+        source = RowSource(cfg.dataset, cfg.seed, cfg.clock, cfg.format)
         try:
             await self._stream(source, lambda: list(self.clients))
         finally:
@@ -367,7 +369,7 @@ class Server:
         cfg = self.config
         # a seed of its own per connection, derived from the run's seed: reproducible, independent
         seed = int(np.random.SeedSequence([cfg.seed, client.number]).generate_state(1)[0])
-        source = RowSource(cfg.dataset, seed, cfg.clock)
+        source = RowSource(cfg.dataset, seed, cfg.clock, cfg.format)
         try:
             await self._stream(source, lambda: [] if client.gone.is_set() else [client])
             client.finish()

@@ -242,7 +242,11 @@ def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         (["0", "--rate", "fast"], "argument --rate: not a number: 'fast'"),
         (["0", "--count", "0"], "argument --count: must be 1 or more, not 0"),
         (["0", "--fanout", "some"], "argument --fanout: invalid choice: 'some'"),
-        (["0", "--dataset", "x"], "unknown data set 'x' (one of: person, retail, counter, sensor)"),
+        (
+            ["0", "--dataset", "x"],
+            "unknown data set 'x' (one of: person, retail, counter, sensor; "
+            "or a spec file, *.toml)",
+        ),
         (["0", "--stdin", "--fanout", "each"], "--stdin sends the same lines to every client"),
     ],
 )

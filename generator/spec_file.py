@@ -1,0 +1,254 @@
+"""Data sets written as TOML files: the built-in ones (shipped in generator/specs) and yours.
+
+A spec file is the declaration of `spec.py` written down: top-level `name`, `description`,
+`header`, `rows_per_file`; `[naming]`; `[[columns]]` each with `name`, `type` and a
+`[columns.source]` whose `kind` is one of KINDS; optional `group_size`, `[[flags]]`,
+`[[catalogs]]`. `load()` checks it all before anything runs and says in one line which file,
+which column and what is wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from generator.errors import UsageError
+from generator.spec import (
+    Catalog,
+    Choice,
+    Column,
+    Dataset,
+    Effect,
+    Entity,
+    FakerPool,
+    Flag,
+    Histogram,
+    LogNormal,
+    Naming,
+    Normal,
+    Pattern,
+    Sequence,
+    SimClock,
+    Source,
+    Template,
+    TimeOfDay,
+)
+
+KINDS: Mapping[str, type] = {
+    "faker": FakerPool,  # a Faker provider with arguments, drawn into a pool
+    "choice": Choice,  # one of a list, with weights
+    "histogram": Histogram,  # a number from weighted buckets
+    "lognormal": LogNormal,  # a skewed positive number
+    "normal": Normal,  # a bell curve
+    "pattern": Pattern,  # '#' digits and '@' letters
+    "sequence": Sequence,  # 1, 2, 3 ...
+    "time_of_day": TimeOfDay,  # a time on the file's day
+    "clock": SimClock,  # the simulated clock of the run
+    "template": Template,  # text with {parts}
+    "entity": Entity,  # a field of a catalog entity
+}
+_KIND_OF = {cls: kind for kind, cls in KINDS.items()}
+_TUPLES = {"weights", "edges", "hour_weights", "patterns", "skip_weekdays"}
+
+
+class _Problem(Exception):
+    pass
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def load(path: Path) -> Dataset:
+    """The data set a spec file declares, checked: a UsageError names the file and the problem."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"no spec file {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        dataset = from_data(data)
+    except _Problem as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    return dataset
+
+
+def check_runs(dataset: Dataset, path: Path) -> None:
+    """Draw a few rows: unknown Faker providers and values that do not fit a type show here."""
+    from generator.engine import Engine
+
+    try:
+        Engine(dataset, 0, rows_per_file=3).table(1)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def from_data(data: dict[str, Any]) -> Dataset:
+    dataset: Dataset = _build(Dataset, data, "")
+    return dataset
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    label = where or "the file"
+    if not isinstance(data, dict):
+        raise _Problem(f"{label}: expected a table, not {data!r}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    tag = {"kind"} if cls in _KIND_OF else set()  # a source's kind names its class
+    extra = sorted(set(data) - known - tag)
+    if extra:
+        raise _Problem(f"{label}: unknown key {extra[0]!r} (known: {', '.join(sorted(known))})")
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise _Problem(f"{label}: missing {missing[0]!r}")
+    kwargs = {k: _value(cls, k, v, where) for k, v in data.items() if k not in tag}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise _Problem(f"{label}: {exc}") from None
+
+
+def _source(data: Any, where: str) -> Source:
+    if not isinstance(data, dict) or "kind" not in data:
+        raise _Problem(f"{where}: a source needs a kind (one of: {', '.join(KINDS)})")
+    cls = KINDS.get(data["kind"])
+    if cls is None:
+        raise _Problem(f"{where}: unknown kind {data['kind']!r} (one of: {', '.join(KINDS)})")
+    result: Source = _build(cls, data, where)
+    return result
+
+
+def _value(cls: type, key: str, value: Any, where: str) -> Any:
+    here = f"{where}.{key}" if where else key
+    if cls is Dataset and key == "columns":
+        return tuple(
+            _build(Column, c, f"column {c.get('name', i + 1)!r}" if isinstance(c, dict) else here)
+            for i, c in enumerate(_list(value, here))
+        )
+    if cls is Dataset and key == "flags":
+        return tuple(_build(Flag, f, f"flag {i + 1}") for i, f in enumerate(_list(value, here)))
+    if cls is Dataset and key == "catalogs":
+        return tuple(
+            _build(Catalog, c, f"catalog {c.get('name', i + 1)!r}" if isinstance(c, dict) else here)
+            for i, c in enumerate(_list(value, here))
+        )
+    if cls is Dataset and key == "naming":
+        return _build(Naming, value, "naming")
+    if cls is Dataset and key == "rows_per_file":
+        return value if isinstance(value, int) else _source(value, here)
+    if key in ("source", "group_size"):
+        return _source(value, here)
+    if cls is Column and key == "effects":
+        return tuple(_build(Effect, e, f"{where} effect") for e in _list(value, here))
+    if key in ("parts", "fields"):
+        if not isinstance(value, dict):
+            raise _Problem(f"{here}: expected a table of sources")
+        return {k: _source(v, f"{where} {key[:-1]} {k!r}") for k, v in value.items()}
+    if cls is Choice and key == "values":
+        return tuple(_source(v, here) if isinstance(v, dict) else v for v in _list(value, here))
+    if key in _TUPLES:
+        return tuple(_list(value, here))
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Problem(f"{where}: expected a list, not {value!r}")
+    return value
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def to_data(obj: Any) -> Any:
+    """A declaration as plain TOML-ready data; fields left at their defaults are left out."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out: dict[str, Any] = {}
+        if type(obj) in _KIND_OF:
+            out["kind"] = _KIND_OF[type(obj)]
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            default = (
+                f.default
+                if f.default is not dataclasses.MISSING
+                else f.default_factory()
+                if f.default_factory is not dataclasses.MISSING
+                else dataclasses.MISSING
+            )
+            if value == default and f.name not in ("header",):
+                continue
+            out[f.name] = to_data(value)
+        return out
+    if isinstance(obj, tuple | list):
+        return [to_data(v) for v in obj]
+    if isinstance(obj, Mapping):
+        return {k: to_data(v) for k, v in obj.items()}
+    return obj
+
+
+def dumps(dataset: Dataset) -> str:
+    lines: list[str] = []
+    _write_table(lines, [], to_data(dataset), array=False)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _is_table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _write_table(lines: list[str], path: list[str], table: dict[str, Any], array: bool) -> None:
+    if path:
+        name = ".".join(_key(p) for p in path)
+        lines += ["", f"[[{name}]]" if array else f"[{name}]"]
+    nested = {k: v for k, v in table.items() if isinstance(v, dict) or _is_table_array(v)}
+    for key, value in table.items():
+        if key not in nested:
+            lines.append(f"{_key(key)} = {_literal(value)}")
+    for key, value in nested.items():
+        if isinstance(value, dict):
+            _write_table(lines, [*path, key], value, array=False)
+        else:
+            for item in value:
+                _write_table(lines, [*path, key], item, array=True)
+
+
+def _key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        items = [_literal(v) for v in value]
+        one_line = "[" + ", ".join(items) + "]"
+        if len(one_line) <= 80:
+            return one_line
+        rows, row = [], ""
+        for item in items:  # packed lines of at most about 90 characters
+            if row and len(row) + len(item) > 88:
+                rows.append(row)
+                row = ""
+            row += item + ", "
+        return "[\n" + "".join(f"    {r.rstrip()}\n" for r in [*rows, row]) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_literal(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
