@@ -11,31 +11,23 @@ import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from consumer.errors import EXIT_FAILED, StreamFailed
 from consumer.output import SINKS, OutputConfig
 from consumer.session import LOG_LEVELS, SessionConfig
-from generator.cli import non_negative_float, port_number, positive_float, positive_int
+from generator.cli import (
+    Parser,
+    non_negative_float,
+    non_negative_int,
+    port_number,
+    positive_float,
+    positive_int,
+)
 from generator.datasets import DATASETS, get_dataset
 from generator.errors import EXIT_USAGE, UsageError
 
 PROG = "consumer"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
 
 
 def conf_pair(text: str) -> tuple[str, str]:
@@ -160,12 +152,12 @@ def _common(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         description="Spark Structured Streaming consumers: the programs of the seed notes, "
         "corrected, reading what `python -m generator` makes.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     f = sub.add_parser(
         "files",

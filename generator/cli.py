@@ -25,21 +25,29 @@ if TYPE_CHECKING:
 PROG = "generator"
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage and exiting: one line, one place."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 
-def positive_int(text: str) -> int:
+def _whole(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be {least} or more, not {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _whole(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    return _whole(text, 0)
 
 
 def _number(text: str) -> float:
@@ -73,16 +81,6 @@ def port_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be 0..65535, not {value}")
-    return value
-
-
-def seed_value(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return value
 
 
@@ -176,7 +174,7 @@ def _add_clock_options(p: argparse.ArgumentParser, truth: bool = True) -> None:
     )
     g.add_argument(
         "--truth-watermark",
-        type=seed_value,
+        type=non_negative_int,
         metavar="SECONDS",
         help="watermark delay the ground truth judges lateness by (default: 10)",
     )
@@ -208,12 +206,12 @@ def _clock(args: argparse.Namespace, dataset: Dataset, rows_per_second: float) -
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         description="Realistic, reproducible data for Spark Structured Streaming: "
         "files landing in a watched folder, or rows served over TCP.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     f = sub.add_parser(
         "files",
@@ -250,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--seed",
-        type=seed_value,
+        type=non_negative_int,
         help="same seed, data set and options: byte-identical files (default: random, printed)",
     )
     f.add_argument(
@@ -336,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     bound.add_argument(
         "--duration", type=positive_float, metavar="SECONDS", help="stop after this long"
     )
-    k.add_argument("--seed", type=seed_value, help="same seed: same rows (default: random)")
+    k.add_argument("--seed", type=non_negative_int, help="same seed: same rows (default: random)")
     k.add_argument(
         "--stdin",
         action="store_true",
