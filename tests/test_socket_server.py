@@ -81,7 +81,8 @@ def test_duration_ends_the_run() -> None:
         client = LineClient(server.port)
         lines = client.rest(timeout=10)
         assert server.exit_code == 0 or server.exit_code is None
-    assert 10 <= len(lines) <= 150
+    # rows start when the client is there; 0.5 s at 100 rows/s is 50 at most
+    assert 1 <= len(lines) <= 60
 
 
 def test_rate_is_roughly_held() -> None:
@@ -186,7 +187,11 @@ def test_sigint_drains_and_exits_0_second_sigint_exits_at_once() -> None:
     assert proc.stdout is not None
     port = int(proc.stdout.readline().rsplit(":", 1)[1])
     stuck = LineClient(port, rcvbuf=4096)  # never reads: the drain would wait its grace period
-    time.sleep(0.5)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # until the server has it, and is sending
+        if "connected" in line:
+            break
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
