@@ -377,12 +377,12 @@ def _watermark(args: argparse.Namespace) -> Prepared:
         raise UsageError("watermark reads a folder (DIR) or a server (--socket): name one")
     output = _output(args)
     if args.check is not None:
-        if not args.check.exists():
+        if not args.socket and not args.check.exists():  # a socket server writes it as it sends
             raise UsageError(f"no ground truth at {args.check}")
-        if not args.available_now or args.socket:
-            raise UsageError(
-                "--check needs a deterministic run: a folder read with --available-now"
-            )
+        if not args.socket and not args.available_now:
+            raise UsageError("--check on a folder needs --available-now (a deterministic run)")
+        if args.socket and args.timeout is None:
+            raise UsageError("--check with --socket needs --timeout SECONDS (when to compare)")
         output = dataclasses.replace(output, sink="memory")
     output.check(["append"])
     dataset = get_dataset(args.dataset)

@@ -350,7 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument("--quiet", action="store_true", help="print nothing but the listening line")
     add_format_option(k)
-    _add_clock_options(k, truth=False)
+    _add_clock_options(k, truth=True)
+    k.add_argument(
+        "--truth",
+        type=Path,
+        metavar="FILE",
+        help="event-time data sets, broadcast: keep the ground truth of the rows sent in FILE "
+        "(late counts are upper bounds: Spark's batches depend on timing)",
+    )
     k.set_defaults(handler=_socket)
 
     s = sub.add_parser(
@@ -425,6 +432,16 @@ def _replay(args: argparse.Namespace) -> int:
 def _socket(args: argparse.Namespace) -> int:
     from generator import socket_server
 
+    if args.truth is not None and (args.fanout == "each" or args.stdin):
+        raise UsageError(
+            "--truth follows the one broadcast stream: not with --fanout each or --stdin"
+        )
+    if args.truth is not None and get_dataset(args.dataset).event_time_column is None:
+        raise UsageError(
+            f"--truth is for data sets with an event-time column, not {args.dataset!r}"
+        )
+    if args.truth is not None and args.truth.is_dir():
+        raise UsageError(f"--truth names a file, and {args.truth} is a folder")
     if args.stdin and args.fanout == "each":
         raise UsageError("--stdin sends the same lines to every client: drop --fanout each")
     if args.stdin and args.rate is not None:
@@ -436,6 +453,9 @@ def _socket(args: argparse.Namespace) -> int:
         dataset=dataset,
         clock=_clock(args, dataset, rate if rate > 0 else 1000.0),
         format=args.format,
+        truth=args.truth,
+        truth_window=args.truth_window or 60,
+        truth_watermark=10 if args.truth_watermark is None else args.truth_watermark,
         seed=seed,
         port=args.port,
         host=args.host,

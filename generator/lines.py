@@ -29,6 +29,9 @@ class RowSource:
         self, dataset: Dataset, seed: int, clock: Clock | None = None, fmt: str = "csv"
     ) -> None:
         self._format = fmt
+        self._event_time = dataset.event_time_column
+        self._times = np.zeros(0, dtype=np.int64)  # event seconds of the batch's lines
+        self.last_times = np.zeros(0, dtype=np.int64)  # ... of the lines `take` gave last
         fixed = isinstance(dataset.rows_per_file, int)
         rows = BATCH_ROWS if fixed else None
         self._engine = Engine(dataset, seed, rows_per_file=rows, clock=clock)
@@ -36,12 +39,17 @@ class RowSource:
         self._body: pa.Buffer | None = None
         self._ends = np.zeros(0, dtype=np.int64)  # end offset of each line of the batch
         self._pos = 0  # lines of the batch already handed out
-        self._next: asyncio.Future[tuple[pa.Buffer, np.ndarray]] | None = None
+        self._next: asyncio.Future[tuple[pa.Buffer, np.ndarray, np.ndarray]] | None = None
 
-    def _draw(self, index: int) -> tuple[pa.Buffer, np.ndarray]:
-        body = render(self._engine.table(index), self._format)
+    def _draw(self, index: int) -> tuple[pa.Buffer, np.ndarray, np.ndarray]:
+        table = self._engine.table(index)
+        body = render(table, self._format)
         ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 0x0A) + 1
-        return body, ends
+        times = np.zeros(0, dtype=np.int64)
+        if self._event_time is not None:
+            column = table.column(self._event_time).combine_chunks()
+            times = column.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        return body, ends, times
 
     def _prefetch(self) -> None:
         index = self._index
@@ -54,13 +62,15 @@ class RowSource:
             if self._next is None:
                 self._prefetch()
             assert self._next is not None
-            self._body, self._ends = await self._next
+            self._body, self._ends, self._times = await self._next
             self._pos = 0
             self._prefetch()  # the next batch is drawn while this one is sent
         assert self._body is not None
         count = min(max_lines, len(self._ends) - self._pos)
         start = int(self._ends[self._pos - 1]) if self._pos else 0
         end = int(self._ends[self._pos + count - 1])
+        if len(self._times):
+            self.last_times = self._times[self._pos : self._pos + count]
         self._pos += count
         return memoryview(self._body)[start:end], count
 

@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, TextIO
 
 import numpy as np
@@ -31,6 +32,7 @@ from generator.errors import UsageError
 from generator.lines import RowSource
 from generator.progress import StatusLine, human, rate
 from generator.spec import Dataset
+from generator.truth import Truth
 
 Fanout = Literal["broadcast", "each"]
 WRITE_SLICE = 256 * 1024  # bytes handed to a transport at a time: bounds its buffer per client
@@ -53,6 +55,9 @@ class SocketConfig:
     quiet: bool = False
     clock: Clock | None = None  # the simulated clock of event-time data sets
     format: str = "csv"  # or "json": JSON lines
+    truth: Path | None = None  # event-time data sets: write the ground truth of what was sent here
+    truth_window: int = 60
+    truth_watermark: int = 10
 
     @property
     def chunk_lines(self) -> int:
@@ -154,6 +159,7 @@ class Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.listening = threading.Event()  # set once the port is bound (for other threads)
         self.exit_code: int | None = None
+        self._truth: Truth | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -346,6 +352,8 @@ class Server:
         """
         cfg = self.config
         source = RowSource(cfg.dataset, cfg.seed, cfg.clock, cfg.format)
+        if cfg.truth is not None:
+            self._truth = Truth(cfg.truth_window, cfg.truth_watermark)
         try:
             await self._stream(source, lambda: list(self.clients))
         finally:
@@ -407,6 +415,9 @@ class Server:
                     continue
                 data, lines = await source.take(want)
                 self._send(data, lines, targets())
+                if self._truth is not None and self.config.truth is not None:
+                    self._truth.add_rows(source.last_times)
+                    self._truth.save(self.config.truth.parent, self.config.truth.name)
                 sent += lines
                 self.rows += lines
 

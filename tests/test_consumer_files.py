@@ -119,12 +119,12 @@ def test_processing_time_trigger_spaces_batches(spark: Any, tmp_path: Path) -> N
         directory=str(tmp_path / "in"),
         dataset=PERSON,
         output=OutputConfig(sink="memory", trigger_seconds=1.0, query_name="files_trigger"),
-        timeout=5.0,
+        timeout=10.0,
         quiet=True,
     )
     err = io.StringIO()
     files_app.run(spark, config, err=err)
-    assert "5s timeout: stopping" in err.getvalue()
+    assert "10s timeout: stopping" in err.getvalue()
     assert spark.table("files_trigger").count() == 75
     assert not [q for q in spark.streams.active if q.name == "files_trigger"]
 

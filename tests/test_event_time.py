@@ -151,3 +151,35 @@ def test_event_time_bad_input(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.spark
+def test_socket_truth_bounds_what_spark_counts(
+    spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Over a socket Spark's batches depend on timing: the truth says how many rows were sent
+    per window and the most a watermark can drop; Spark's counts must lie in between."""
+    import threading
+
+    from generator.engine import Clock
+    from tests.socket_helpers import config, running
+
+    truth = tmp_path / "truth.jsonl"
+    clock = Clock(1767225600, 30 / 400, disorder=5, late_fraction=0.15, max_lateness=240)
+    cfg = config(dataset=SENSOR, rate=400, count=2400, clock=clock, truth=truth,
+                 truth_window=60, truth_watermark=20)  # fmt: skip
+    result: list[int] = []
+    with running(cfg) as server:
+        args = ["watermark", "--socket", "--host", "127.0.0.1", "--port", str(server.port),
+                "--window", "60", "--watermark", "20", "--check", str(truth), "--timeout",
+                "25", "--quiet", "--query-name", "wm_socket"]  # fmt: skip
+        consumer = threading.Thread(target=lambda: result.append(consumer_main(args)))
+        consumer.start()
+        consumer.join(120)
+    out = capsys.readouterr().out
+    assert result == [0], out
+    lines = load_truth(truth)
+    assert sum(int(str(t["events"])) for t in lines) == 2400
+    assert sum(int(str(t["late_at_most"])) for t in lines) > 0
+    assert ": agree" in out
+    assert spark.table("wm_socket").count() >= 3

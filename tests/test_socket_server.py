@@ -93,7 +93,7 @@ def test_rate_is_roughly_held() -> None:
         start = time.monotonic()
         client.lines(200)
         seconds = time.monotonic() - start
-    assert 0.6 < seconds < 2.0
+    assert 0.6 < seconds < 4.0
     client.close()
 
 
@@ -191,7 +191,8 @@ def test_sigint_drains_and_exits_0_second_sigint_exits_at_once() -> None:
     for line in proc.stderr:  # until the server has it, and is sending
         if "connected" in line:
             break
-    time.sleep(0.3)
+    # time to queue far more than the kernel's socket buffers take: the drain must then wait
+    time.sleep(1.5)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
