@@ -126,3 +126,19 @@ def test_replay_bad_input(
     assert err.startswith(f"generator: error: {expected}"), err
     assert err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_speed_follows_the_days_and_duration_bounds_the_run(
+    retail_sample: Path, tmp_path: Path
+) -> None:
+    import time
+
+    # a day is 0.1 s at this speed: 12-01 .. 12-07 without the Saturday is 6 days of gaps
+    start = time.monotonic()
+    assert main(["replay", str(retail_sample), str(tmp_path / "a"), "--speed", "864000",
+                 "--quiet"]) == 0  # fmt: skip
+    assert time.monotonic() - start >= 0.55
+    assert len(os.listdir(tmp_path / "a")) == 6
+    assert main(["replay", str(retail_sample), str(tmp_path / "b"), "--interval", "0.3",
+                 "--duration", "0.5", "--quiet"]) == 0  # fmt: skip
+    assert 1 <= len(os.listdir(tmp_path / "b")) <= 3
