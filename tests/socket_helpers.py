@@ -14,6 +14,13 @@ from generator import PERSON
 from generator.socket_server import Server, SocketConfig
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on (for a server that is to start later)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def config(**overrides: object) -> SocketConfig:
     base = SocketConfig(dataset=PERSON, seed=7, port=0, rate=0, quiet=True)
     return replace(base, **overrides)  # type: ignore[arg-type]

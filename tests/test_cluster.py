@@ -14,18 +14,10 @@ import pytest
 from generator import PERSON
 from generator.files import FilesConfig, run
 from tests.conftest import REPO
-from tests.socket_helpers import config, running
+from tests.socket_helpers import config, free_port, running
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 CLUSTER = REPO / "scripts" / "cluster.sh"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env() -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -17,15 +16,9 @@ from consumer.cli import main
 from consumer.output import OutputConfig
 from generator import RETAIL
 from generator.files import FilesConfig, run
-from tests.socket_helpers import config, running
+from tests.socket_helpers import config, free_port, running
 
 pytestmark = pytest.mark.spark
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_socket_consumer_waits_for_the_server_then_ends_when_it_goes(
