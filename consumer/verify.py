@@ -23,7 +23,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from generator.datasets import get_dataset
-from generator.engine import ARROW_TYPES
+from generator.engine import arrow_schema
 from generator.errors import UsageError
 from generator.formats import format_of, read_landed
 from generator.manifest import read_manifests
@@ -57,12 +57,8 @@ class Verdict:
         )
 
 
-def _schema(dataset: Dataset) -> pa.Schema:
-    return pa.schema([(c.name, ARROW_TYPES[c.type]) for c in dataset.columns])
-
-
 def _rows(table: pa.Table, dataset: Dataset) -> Counter[Row]:
-    table = table.select(dataset.column_names).cast(_schema(dataset), safe=False)
+    table = table.select(dataset.column_names).cast(arrow_schema(dataset), safe=False)
     return Counter(
         zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True)
     )
@@ -114,7 +110,7 @@ def found_rows(sink: Path, fmt: SinkFormat, dataset: Dataset) -> Counter[Row]:
             table = pq.read_table(path)
         elif fmt == "json":
             table = pajson.read_json(
-                path, parse_options=pajson.ParseOptions(explicit_schema=_schema(dataset))
+                path, parse_options=pajson.ParseOptions(explicit_schema=arrow_schema(dataset))
             )
         else:  # Spark's CSV sink writes no header
             table = pacsv.read_csv(
@@ -122,7 +118,7 @@ def found_rows(sink: Path, fmt: SinkFormat, dataset: Dataset) -> Counter[Row]:
                 read_options=pacsv.ReadOptions(
                     column_names=[*dataset.column_names, "result"][: _csv_width(path)]
                 ),
-                convert_options=pacsv.ConvertOptions(column_types=_schema(dataset)),
+                convert_options=pacsv.ConvertOptions(column_types=arrow_schema(dataset)),
             )
         rows += _rows(table, dataset)
     return rows

@@ -436,7 +436,9 @@ def _socket(args: argparse.Namespace) -> int:
         raise UsageError(
             "--truth follows the one broadcast stream: not with --fanout each or --stdin"
         )
-    if args.truth is not None and get_dataset(args.dataset).event_time_column is None:
+    # loaded once: a spec file is read and checked by a trial draw
+    dataset = get_dataset(args.dataset)
+    if args.truth is not None and dataset.event_time_column is None:
         raise UsageError(
             f"--truth is for data sets with an event-time column, not {args.dataset!r}"
         )
@@ -447,7 +449,6 @@ def _socket(args: argparse.Namespace) -> int:
     if args.stdin and args.rate is not None:
         raise UsageError("--stdin forwards lines as they come: drop --rate")
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    dataset = get_dataset(args.dataset)
     rate = 5.0 if args.rate is None else args.rate
     config = socket_server.SocketConfig(
         dataset=dataset,

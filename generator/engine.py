@@ -47,6 +47,12 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "TIMESTAMP": pa.timestamp("s"),
 }
 
+
+def arrow_schema(dataset: Dataset) -> pa.Schema:
+    """The Arrow types a data set's columns are drawn and read back as."""
+    return pa.schema([(c.name, ARROW_TYPES[c.type]) for c in dataset.columns])
+
+
 # Streams of the per-run random generator: independent of each other and of the file index.
 _POOLS, _PLAN, _VALUES = 0, 1, 2
 
@@ -107,7 +113,7 @@ class Engine:
         self.seed = seed
         self.rows_per_file = rows_per_file
         self._day_of = day_of or (lambda i: dataset.naming.start_date)
-        self._schema = pa.schema([(c.name, ARROW_TYPES[c.type]) for c in dataset.columns])
+        self._schema = arrow_schema(dataset)
         self._pool_rng = np.random.default_rng([seed, _POOLS])
         self._faker = _seeded_faker(seed)
         self._pools: dict[str, pa.Array] = {}

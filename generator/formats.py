@@ -177,9 +177,9 @@ def read_landed(
     source: Path | pa.Buffer, dataset: Dataset, header: bool, fmt: str = "csv"
 ) -> pa.Table:
     """A landed file (a path, or its bytes) read back with the data set's types."""
-    from generator.engine import ARROW_TYPES  # the engine renders with this module
+    from generator.engine import arrow_schema  # the engine renders with this module
 
-    schema = pa.schema([(c.name, ARROW_TYPES[c.type]) for c in dataset.columns])
+    schema = arrow_schema(dataset)
     if fmt == "json":
         import pyarrow.json as pajson
 
