@@ -7,25 +7,26 @@ that cannot go on (no server, the server went away, a failed query) is one line 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from consumer.errors import EXIT_FAILED, StreamFailed
+from consumer.inputs import FolderInput, SocketInput
 from consumer.output import SINKS, OutputConfig
 from consumer.session import LOG_LEVELS, SessionConfig
-from generator.cli import (
+from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW
+from generator.datasets import DATASETS, get_dataset
+from generator.errors import EXIT_USAGE, UsageError
+from generator.options import (
     Parser,
+    client_port,
     non_negative_float,
     non_negative_int,
-    port_number,
     positive_float,
     positive_int,
 )
-from generator.datasets import DATASETS, get_dataset
-from generator.errors import EXIT_USAGE, UsageError
 
 PROG = "consumer"
 
@@ -35,13 +36,6 @@ def conf_pair(text: str) -> tuple[str, str]:
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected key=value, not {text!r}")
     return key.strip(), value
-
-
-def client_port(text: str) -> int:
-    value = port_number(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be 1..65535, not 0")
-    return value
 
 
 def _common(
@@ -94,6 +88,18 @@ def _common(
             default=1,
             metavar="N",
             help="files read per micro-batch (default: 1)",
+        )
+        p.add_argument(
+            "--clean-source",
+            choices=("archive", "delete"),
+            help="Spark's cleanSource: move files it has read to --archive-dir, or delete them, "
+            "so a long run does not list every old file at each trigger (default: keep them)",
+        )
+        p.add_argument(
+            "--archive-dir",
+            metavar="DIR",
+            help="with --clean-source archive: where read files go (beside the folder read, "
+            "not inside it)",
         )
     run = p.add_argument_group("running")
     run.add_argument(
@@ -223,10 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--socket", action="store_true", help="read a socket server instead of DIR")
     w.add_argument("--host", default="localhost", help="with --socket (default: localhost)")
     w.add_argument("--port", type=client_port, default=9999, help="with --socket (default: 9999)")
-    w.add_argument("--window", type=positive_int, default=60, metavar="SECONDS",
-                   help="window length (default: 60)")  # fmt: skip
-    w.add_argument("--watermark", type=non_negative_int, default=10, metavar="SECONDS",
-                   help="watermark delay (default: 10)")  # fmt: skip
+    w.add_argument("--window", type=positive_int, default=TRUTH_WINDOW, metavar="SECONDS",
+                   help=f"window length (default: {TRUTH_WINDOW})")  # fmt: skip
+    w.add_argument(
+        "--watermark",
+        type=non_negative_int,
+        default=TRUTH_WATERMARK,
+        metavar="SECONDS",
+        help=f"watermark delay (default: {TRUTH_WATERMARK})",
+    )
     w.add_argument(
         "--check",
         type=Path,
@@ -283,22 +294,39 @@ def _session(args: argparse.Namespace, default_name: str) -> SessionConfig:
     )
 
 
+def _folder(args: argparse.Namespace, directory: str, dataset: str = "") -> FolderInput:
+    return FolderInput(
+        directory=directory,
+        dataset=get_dataset(dataset or args.dataset),
+        format=getattr(args, "format", "csv"),
+        max_files_per_trigger=args.max_files_per_trigger,
+        clean_source=args.clean_source or "off",
+        archive_dir=args.archive_dir,
+    )
+
+
+def _socket_input(args: argparse.Namespace) -> SocketInput:
+    return SocketInput(
+        dataset=get_dataset(args.dataset),
+        host=args.host,
+        port=args.port,
+        format=args.format,
+        connect_timeout=getattr(args, "connect_timeout", 60.0),
+    )
+
+
 Prepared = tuple[SessionConfig, Callable[[Any], None]]
 
 
 def _files(args: argparse.Namespace) -> Prepared:
     from consumer import files_app
 
-    output = _output(args)
-    output.check(["append"])
     config = files_app.FilesConsumerConfig(
-        directory=args.directory,
-        dataset=get_dataset(args.dataset),
-        output=output,
-        max_files_per_trigger=args.max_files_per_trigger,
+        source=_folder(args, args.directory),
+        output=_output(args),
         timeout=args.timeout,
         quiet=args.quiet,
-        format=args.format,
+        log_level=args.log_level,
     )
     return _session(args, "Read lines from a file stream"), lambda spark: files_app.run(
         spark, config
@@ -308,20 +336,12 @@ def _files(args: argparse.Namespace) -> Prepared:
 def _socket(args: argparse.Namespace) -> Prepared:
     from consumer import socket_app
 
-    output = _output(args)
-    output.check(["append"])
-    if args.available_now:
-        raise UsageError("--available-now does not work with the socket source: use --timeout")
     config = socket_app.SocketConsumerConfig(
-        dataset=get_dataset(args.dataset),
-        output=output,
-        host=args.host,
-        port=args.port,
-        connect_timeout=args.connect_timeout,
+        source=_socket_input(args),
+        output=_output(args),
         timeout=args.timeout,
-        log_level=args.log_level,
         quiet=args.quiet,
-        format=args.format,
+        log_level=args.log_level,
     )
     return _session(args, "Read lines over a network stream"), lambda spark: socket_app.run(
         spark, config
@@ -336,16 +356,12 @@ def _multi(args: argparse.Namespace) -> Prepared:
             f"multi reads exactly two folders, got {len(args.directories)}: "
             "consumer multi DIR1 DIR2"
         )
-    output = _output(args)
-    output.check(["append"])
     config = multi_app.MultiConsumerConfig(
-        directories=(args.directories[0], args.directories[1]),
-        dataset=get_dataset(args.dataset),
-        output=output,
-        max_files_per_trigger=args.max_files_per_trigger,
+        sources=(_folder(args, args.directories[0]), _folder(args, args.directories[1])),
+        output=_output(args),
         timeout=args.timeout,
         quiet=args.quiet,
-        format=args.format,
+        log_level=args.log_level,
     )
     return _session(args, "Two Streams"), lambda spark: multi_app.run(spark, config)
 
@@ -353,17 +369,14 @@ def _multi(args: argparse.Namespace) -> Prepared:
 def _retail(args: argparse.Namespace) -> Prepared:
     from consumer import retail_app
 
-    output = _output(args)
-    if not args.static:
-        output.check(["complete", "update"])
     config = retail_app.RetailConsumerConfig(
-        directory=args.directory,
-        output=output,
+        source=_folder(args, args.directory, "retail"),
+        output=_output(args),
         static=args.static,
         window=args.window,
-        max_files_per_trigger=args.max_files_per_trigger,
         timeout=args.timeout,
         quiet=args.quiet,
+        log_level=args.log_level,
     )
     return _session(args, "Retail purchases by customer"), lambda spark: retail_app.run(
         spark, config
@@ -375,32 +388,17 @@ def _watermark(args: argparse.Namespace) -> Prepared:
 
     if args.socket == (args.directory is not None):
         raise UsageError("watermark reads a folder (DIR) or a server (--socket): name one")
-    output = _output(args)
-    if args.check is not None:
-        if not args.socket and not args.check.exists():  # a socket server writes it as it sends
-            raise UsageError(f"no ground truth at {args.check}")
-        if not args.socket and not args.available_now:
-            raise UsageError("--check on a folder needs --available-now (a deterministic run)")
-        if args.socket and args.timeout is None:
-            raise UsageError("--check with --socket needs --timeout SECONDS (when to compare)")
-        output = dataclasses.replace(output, sink="memory")
-    output.check(["append"])
-    dataset = get_dataset(args.dataset)
-    if dataset.event_time_column is None:
-        raise UsageError(f"data set {dataset.name!r} has no event-time column (try sensor)")
+    if args.socket and (args.clean_source or args.archive_dir):
+        raise UsageError("--clean-source is for a folder, not --socket")
     config = watermark_app.WatermarkConsumerConfig(
-        dataset=dataset,
-        output=output,
-        directory=args.directory,
-        host=args.host if args.socket else None,
-        port=args.port,
+        source=_socket_input(args) if args.socket else _folder(args, args.directory),
+        output=_output(args),
         window=args.window,
         watermark=args.watermark,
         check=args.check,
-        max_files_per_trigger=args.max_files_per_trigger,
         timeout=args.timeout,
         quiet=args.quiet,
-        format=args.format,
+        log_level=args.log_level,
     )
     return _session(args, "Event-time windows with a watermark"), lambda spark: watermark_app.run(
         spark, config

@@ -11,4 +11,8 @@ class StreamFailed(Exception):
     """A stream that cannot go on: no server came up, or the server went away. Exit 1."""
 
 
-__all__ = ["EXIT_FAILED", "EXIT_USAGE", "StreamFailed", "UsageError"]
+class ServerGone(StreamFailed):
+    """The server behind a socket stream closed the connection: Spark never reconnects."""
+
+
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "ServerGone", "StreamFailed", "UsageError"]

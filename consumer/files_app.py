@@ -6,48 +6,52 @@ batch, a `result` column `fname-age`, to the console (numRows 3, no truncation, 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from consumer.output import OutputConfig, await_all, batch_lines, start
-from consumer.session import read_csv_stream
-from consumer.waiting import wait_for_folder
+from consumer import runner
+from consumer.inputs import Input
+from consumer.output import OutputConfig, OutputMode
 from generator.spec import Dataset
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+MODES: tuple[OutputMode, ...] = ("append",)
+
 
 @dataclass(frozen=True)
 class FilesConsumerConfig:
-    directory: str
-    dataset: Dataset
-    output: OutputConfig
-    max_files_per_trigger: int = 1
+    source: Input
+    output: OutputConfig = OutputConfig(num_rows=3, truncate=False)
     timeout: float | None = None
     quiet: bool = False
-    format: str = "csv"  # or "json": JSON lines
+    log_level: str = "WARN"
+
+    def __post_init__(self) -> None:
+        self.output.check(MODES)
+
+    @property
+    def name(self) -> str:
+        return self.output.query_name or "files"
 
 
-def stream(spark: SparkSession, config: FilesConsumerConfig) -> DataFrame:
+def query(df: DataFrame, dataset: Dataset) -> DataFrame:
     from pyspark.sql import functions as F
 
-    df = read_csv_stream(
-        spark, config.directory, config.dataset, config.max_files_per_trigger, config.format
-    )
-    names = config.dataset.column_names
+    names = dataset.column_names
     if "fname" in names and "age" in names:
         # the seed's `result` column; its `F` was never imported
         df = df.withColumn("result", F.concat(F.col("fname"), F.lit("-"), F.col("age")))
     return df
 
 
+def stream(spark: SparkSession, config: FilesConsumerConfig) -> DataFrame:
+    return query(config.source.frame(spark), config.source.dataset)
+
+
 def run(spark: SparkSession, config: FilesConsumerConfig, err: TextIO | None = None) -> None:
-    err = err if err is not None else sys.stderr
-    wait_for_folder(config.directory, err)
-    with batch_lines(spark, config.quiet, err):
-        query = start(
-            stream(spark, config), config.output, ["append"], config.output.query_name or "files"
-        )
-        await_all([query], config.timeout, err)
+    dataset = config.source.dataset
+    streams = [runner.Stream(config.source, lambda df: query(df, dataset), config.name)]
+    runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
+               config.log_level, err)  # fmt: skip

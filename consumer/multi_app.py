@@ -7,51 +7,49 @@ meant days, and its loop spun without sleeping).
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from consumer.output import OutputConfig, await_all, batch_lines, start
-from consumer.session import read_csv_stream
-from consumer.waiting import wait_for_folder
-from generator.spec import Dataset
+from consumer import runner
+from consumer.inputs import FolderInput
+from consumer.output import OutputConfig, OutputMode
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+MODES: tuple[OutputMode, ...] = ("append",)
 
 
 @dataclass(frozen=True)
 class MultiConsumerConfig:
-    directories: tuple[str, str]
-    dataset: Dataset
-    output: OutputConfig
-    max_files_per_trigger: int = 1
+    sources: tuple[FolderInput, FolderInput]
+    output: OutputConfig = OutputConfig(num_rows=3)
     timeout: float | None = None
     quiet: bool = False
-    format: str = "csv"  # or "json": JSON lines
+    log_level: str = "WARN"
+
+    def __post_init__(self) -> None:
+        self.output.check(MODES)
 
 
 def run(spark: SparkSession, config: MultiConsumerConfig, err: TextIO | None = None) -> None:
     from pyspark.sql import functions as F
 
-    err = err if err is not None else sys.stderr
-    for folder in config.directories:
-        wait_for_folder(folder, err)
-    cases = (F.upper, F.lower)
-    with batch_lines(spark, config.quiet, err):
-        queries = []
-        try:
-            for k, (folder, case) in enumerate(zip(config.directories, cases, strict=True), 1):
-                df = read_csv_stream(
-                    spark, folder, config.dataset, config.max_files_per_trigger, config.format
-                )
-                if "fname" in config.dataset.column_names:
-                    df = df.withColumn("fname", case(F.col("fname")))
-                name = f"{config.output.query_name or 'multi'}_{k}"
-                # each query needs a checkpoint and an output folder of its own
-                queries.append(start(df, config.output, ["append"], name, f"/stream{k}"))
-        except BaseException:
-            for q in queries:
-                q.stop()
-            raise
-        await_all(queries, config.timeout, err)
+    def recased(case: Callable[[Column], Column]) -> Callable[[DataFrame], DataFrame]:
+        def query(df: DataFrame) -> DataFrame:
+            if "fname" in df.columns:
+                df = df.withColumn("fname", case(F.col("fname")))
+            return df
+
+        return query
+
+    base = config.output.query_name or "multi"
+    cases = zip(config.sources, (F.upper, F.lower), strict=True)
+    # each query needs a checkpoint and an output folder of its own
+    streams = [
+        runner.Stream(source, recased(case), f"{base}_{k}", f"/stream{k}")
+        for k, (source, case) in enumerate(cases, 1)
+    ]
+    runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
+               config.log_level, err)  # fmt: skip

@@ -8,30 +8,33 @@ book, into the memory table `customer_purchases` queried with `spark.sql` once t
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from consumer.output import OutputConfig, await_all, batch_lines, start
-from consumer.session import read_csv_stream
-from consumer.waiting import wait_for_folder
-from generator.datasets import RETAIL
+from consumer import runner
+from consumer.inputs import FolderInput
+from consumer.output import OutputConfig, OutputMode
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 TOTAL = "sum(total_cost)"
+MODES: tuple[OutputMode, ...] = ("complete", "update")
 
 
 @dataclass(frozen=True)
 class RetailConsumerConfig:
-    directory: str
-    output: OutputConfig
+    source: FolderInput  # of the retail data set
+    output: OutputConfig = OutputConfig(num_rows=5)
     static: bool = False
     window: str = "1 day"
-    max_files_per_trigger: int = 1
     timeout: float | None = None
     quiet: bool = False
+    log_level: str = "WARN"
+
+    def __post_init__(self) -> None:
+        if not self.static:
+            self.output.check(MODES)
 
     @property
     def table(self) -> str:
@@ -64,25 +67,22 @@ def _csv_glob(directory: str) -> str:
 
 
 def static_result(spark: SparkSession, config: RetailConsumerConfig) -> DataFrame:
-    return purchases_by_customer(static_frame(spark, config.directory), config.window)
+    return purchases_by_customer(static_frame(spark, config.source.directory), config.window)
 
 
 def stream(spark: SparkSession, config: RetailConsumerConfig) -> DataFrame:
-    df = read_csv_stream(spark, config.directory, RETAIL, config.max_files_per_trigger)
-    return purchases_by_customer(df, config.window)
+    return purchases_by_customer(config.source.frame(spark), config.window)
 
 
 def run(spark: SparkSession, config: RetailConsumerConfig, err: TextIO | None = None) -> None:
-    err = err if err is not None else sys.stderr
     out = config.output
     if config.static:
         top = static_result(spark, config).orderBy(TOTAL, ascending=False)
         top.show(out.num_rows, truncate=out.truncate)
         return
-    wait_for_folder(config.directory, err)
-    with batch_lines(spark, config.quiet, err):
-        query = start(stream(spark, config), out, ["complete", "update"], config.table)
-        await_all([query], config.timeout, err)
+    streams = [runner.Stream(config.source, lambda df: purchases_by_customer(df, config.window),
+                             config.table)]  # fmt: skip
+    runner.run(spark, streams, out, MODES, config.timeout, config.quiet, config.log_level, err)
     if out.sink == "memory":
         # as in the book: the memory sink is a table the program can query
         spark.sql(f"SELECT * FROM {config.table} ORDER BY `{TOTAL}` DESC").show(

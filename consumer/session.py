@@ -78,10 +78,13 @@ def read_csv_stream(
     dataset: Dataset,
     max_files_per_trigger: int,
     fmt: str = "csv",
+    options: dict[str, str] | None = None,
 ) -> DataFrame:
     """A file stream of a data set: its schema, its header default (CSV), N files a batch;
-    CSV files, or JSON lines with `fmt="json"`."""
+    CSV files, or JSON lines with `fmt="json"`; more reader `options` (cleanSource ...)."""
     reader = spark.readStream.format(fmt).schema(struct_type(dataset))
     if fmt == "csv":
         reader = reader.option("header", dataset.header)
+    for key, value in (options or {}).items():
+        reader = reader.option(key, value)
     return reader.option("maxFilesPerTrigger", max_files_per_trigger).load(folder)

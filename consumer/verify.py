@@ -23,11 +23,10 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from generator.datasets import get_dataset
-from generator.engine import arrow_schema
 from generator.errors import UsageError
-from generator.formats import format_of, read_landed
-from generator.manifest import read_manifests
+from generator.manifest import format_of, read_landed, read_manifests
 from generator.spec import Dataset
+from generator.types import arrow_schema
 
 SinkFormat = Literal["parquet", "csv", "json"]
 Row = tuple[object, ...]

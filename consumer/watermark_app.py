@@ -8,45 +8,66 @@ dropped as late, difference; exit 0 only when they agree.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from consumer.errors import StreamFailed
-from consumer.output import OutputConfig, await_all, batch_lines, start
-from consumer.session import read_csv_stream, split_value
-from consumer.waiting import wait_for_folder
+from consumer import runner
+from consumer.errors import ServerGone, StreamFailed
+from consumer.inputs import Input, SocketInput
+from consumer.output import OutputConfig, OutputMode
+from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW
 from generator.errors import UsageError
-from generator.spec import Dataset
 from generator.truth import TRUTH, load_truth
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+MODES: tuple[OutputMode, ...] = ("append",)
 
 
 @dataclass(frozen=True)
 class WatermarkConsumerConfig:
-    dataset: Dataset
-    output: OutputConfig
-    directory: str | None = None  # files, or:
-    host: str | None = None  # a socket server
-    port: int = 9999
-    window: int = 60  # seconds
-    watermark: int = 10  # seconds
+    source: Input
+    output: OutputConfig = OutputConfig(truncate=False)
+    window: int = TRUTH_WINDOW  # seconds
+    watermark: int = TRUTH_WATERMARK  # seconds
     check: Path | None = None  # the truth file (or its folder)
-    max_files_per_trigger: int = 1
     timeout: float | None = None
     quiet: bool = False
-    format: str = "csv"  # or "json": JSON lines
+    log_level: str = "WARN"
+
+    def __post_init__(self) -> None:
+        if self.source.dataset.event_time_column is None:
+            raise UsageError(
+                f"data set {self.source.dataset.name!r} has no event-time column (try sensor)"
+            )
+        if self.window < 1:
+            raise UsageError(f"--window must be 1 or more, not {self.window}")
+        if self.watermark < 0:
+            raise UsageError(f"--watermark must be 0 or more, not {self.watermark}")
+        socket = isinstance(self.source, SocketInput)
+        if self.check is not None:
+            if not socket and not Path(self.check).exists():
+                # a socket server writes its truth as it sends
+                raise UsageError(f"no ground truth at {self.check}")
+            if not socket and not self.output.available_now:
+                raise UsageError("--check on a folder needs --available-now (a deterministic run)")
+            if socket and self.timeout is None:
+                raise UsageError("--check with --socket needs --timeout SECONDS (when to compare)")
+            # the check reads the windows back from the memory table
+            object.__setattr__(self, "output", dataclasses.replace(self.output, sink="memory"))
+        if socket and self.output.available_now:
+            raise UsageError("--available-now does not work with the socket source: use --timeout")
+        self.output.check(MODES)
 
     @property
     def event_time(self) -> str:
-        column = self.dataset.event_time_column
-        if column is None:
-            raise UsageError(f"data set {self.dataset.name!r} has no event-time column")
+        column = self.source.dataset.event_time_column
+        assert column is not None
         return column
 
     @property
@@ -70,37 +91,26 @@ def windows(df: DataFrame, config: WatermarkConsumerConfig) -> DataFrame:
 
 
 def stream(spark: SparkSession, config: WatermarkConsumerConfig) -> DataFrame:
-    from pyspark.sql import functions as F
-
-    if config.directory is not None:
-        df = read_csv_stream(
-            spark, config.directory, config.dataset, config.max_files_per_trigger, config.format
-        )
-    else:
-        lines = (
-            spark.readStream.format("socket")
-            .option("host", config.host)
-            .option("port", config.port)
-            .load()
-        )
-        df = lines.select(*split_value(F.col("value"), config.dataset, config.format))
-    return windows(df, config)
+    return windows(config.source.frame(spark), config)
 
 
 def run(spark: SparkSession, config: WatermarkConsumerConfig, err: TextIO | None = None) -> None:
-    err = err if err is not None else sys.stderr
     # the generator writes event times in UTC: parse and print them so
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    if config.directory is not None:
-        wait_for_folder(config.directory, err)
-    with batch_lines(spark, config.quiet, err):
-        query = start(stream(spark, config), config.output, ["append"], config.table)
-        await_all([query], config.timeout, err)
+    streams = [runner.Stream(config.source, lambda df: windows(df, config), config.table)]
+    try:
+        runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
+                   config.log_level, err)  # fmt: skip
+    except ServerGone as exc:
+        if config.check is None:
+            raise
+        # a server that sent its --count rows and closed: what arrived is what there is to check
+        print(f"consumer: {exc}", file=err if err is not None else sys.stderr)
     if config.check is not None:
         if not truth_path(config.check).exists():
             raise StreamFailed(f"no ground truth at {config.check}: did the server get --truth?")
         emitted = {r["window_start"]: r["count"] for r in spark.table(config.table).collect()}
-        if not compare(emitted, config.check, sys.stdout):
+        if not compare(emitted, config.check, sys.stdout, config.window, config.watermark):
             raise StreamFailed("the windows differ from the ground truth (see the table)")
 
 
@@ -108,8 +118,15 @@ def truth_path(check: Path) -> Path:
     return check / TRUTH if check.is_dir() else check
 
 
-def compare(emitted: dict[str, int], check: Path, out: TextIO) -> bool:
-    """Print the windows beside the truth; True when every final window agrees."""
+def compare(
+    emitted: dict[str, int],
+    check: Path,
+    out: TextIO,
+    window: int | None = None,
+    watermark: int | None = None,
+) -> bool:
+    """Print the windows beside the truth; True when every final window agrees. A truth made
+    for another window or watermark than the query's is said so: it cannot agree."""
     truth = {str(t["window_start"]): t for t in load_truth(truth_path(check))}
     print(
         f"{'window start':<20} {'window end':<20} {'events':>7} {'late':>6} {'expected':>9} "
@@ -148,4 +165,15 @@ def compare(emitted: dict[str, int], check: Path, out: TextIO) -> bool:
     final = sum(1 for t in truth.values() if t["final"])
     verdict = "agree" if good else "DIFFER"
     print(f"{len(emitted)} windows emitted, {final} final in the truth: {verdict}", file=out)
+    made_for = next(iter(truth.values()), None)
+    if not good and made_for is not None:
+        for what, query_value, key, option in (
+            ("window", window, "window_seconds", "--truth-window"),
+            ("watermark", watermark, "watermark_seconds", "--truth-watermark"),
+        ):
+            truth_value = made_for.get(key)
+            if query_value is not None and truth_value is not None and truth_value != query_value:
+                print(f"the truth was made for a {what} of {truth_value} s and the query uses "
+                      f"{query_value} s: make it again with {option} {query_value}, or run the "
+                      f"query with --{what} {truth_value}", file=out)  # fmt: skip
     return good

@@ -7,81 +7,31 @@ can cause are a UsageError, printed once here as one line, exit code 2; bugs kee
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
 
+from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW, EventTime
 from generator.datasets import DATASETS, get_dataset
 from generator.errors import EXIT_FAILED, EXIT_USAGE, LandingFailed, UsageError
-from generator.spec import Dataset
+from generator.options import (
+    Parser,
+    fraction,
+    iso_time,
+    non_negative_float,
+    non_negative_int,
+    period,
+    port_number,
+    positive_float,
+    positive_int,
+)
+from generator.spec_file import dumps
 
-if TYPE_CHECKING:
-    from generator.engine import Clock
+EVENT_TIME_OPTIONS = ("start", "speed", "disorder", "late_fraction", "max_lateness",
+                      "truth_window", "truth_watermark")  # fmt: skip
 
 PROG = "generator"
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage and exiting: one line, one place."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
-def _whole(text: str, least: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < least:
-        raise argparse.ArgumentTypeError(f"must be {least} or more, not {value}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    return _whole(text, 1)
-
-
-def non_negative_int(text: str) -> int:
-    return _whole(text, 0)
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
-    return value
-
-
-def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0..65535, not {value}")
-    return value
 
 
 def add_format_option(parser: argparse.ArgumentParser) -> None:
@@ -102,40 +52,7 @@ def add_dataset_option(parser: argparse.ArgumentParser, default: str) -> None:
     )
 
 
-def period(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
-    try:
-        value = float(number) * units[unit]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a period: {text!r} (e.g. 1d, 6h, 15m, 90)") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
-    return value
-
-
-def iso_time(text: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO time: {text!r} (e.g. 2026-01-01T09:00:00)"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def fraction(text: str) -> float:
-    value = _number(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
-    return value
-
-
-CLOCK_OPTIONS = ("start", "speed", "disorder", "late_fraction", "max_lateness",
-                 "truth_window", "truth_watermark")  # fmt: skip
-
-
-def _add_clock_options(p: argparse.ArgumentParser, truth: bool = True) -> None:
+def _add_clock_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group(
         "event time (data sets with an event-time column: sensor)",
         "event_time follows a simulated clock that ticks per row, so the same seed gives the "
@@ -170,39 +87,19 @@ def _add_clock_options(p: argparse.ArgumentParser, truth: bool = True) -> None:
         "--truth-window",
         type=positive_int,
         metavar="SECONDS",
-        help="window size of the ground truth (default: 60)",
+        help=f"window size of the ground truth (default: {TRUTH_WINDOW})",
     )
     g.add_argument(
         "--truth-watermark",
         type=non_negative_int,
         metavar="SECONDS",
-        help="watermark delay the ground truth judges lateness by (default: 10)",
+        help=f"watermark delay the ground truth judges lateness by (default: {TRUTH_WATERMARK})",
     )
 
 
-def _clock(args: argparse.Namespace, dataset: Dataset, rows_per_second: float) -> Clock | None:
-    given = [name for name in CLOCK_OPTIONS if getattr(args, name, None) is not None]
-    if dataset.event_time_column is None:
-        if given:
-            option = "--" + given[0].replace("_", "-")
-            raise UsageError(
-                f"{option} is for data sets with an event-time column (sensor), "
-                f"not {dataset.name!r}"
-            )
-        return None
-    from generator.engine import Clock  # numpy and pyarrow: only when files are made
-
-    if (args.late_fraction or 0) > 0 and not args.max_lateness:
-        raise UsageError("--late-fraction needs --max-lateness SECONDS (how late)")
-    start = args.start or dt.datetime.now(dt.UTC)
-    speed = args.speed or 1.0
-    return Clock(
-        start=int(start.timestamp()),
-        seconds_per_row=speed / rows_per_second,
-        disorder=args.disorder or 0.0,
-        late_fraction=args.late_fraction or 0.0,
-        max_lateness=args.max_lateness or 0.0,
-    )
+def _event_time(args: argparse.Namespace) -> EventTime:
+    given = {name: getattr(args, name) for name in EVENT_TIME_OPTIONS}
+    return EventTime(**{name: value for name, value in given.items() if value is not None})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -350,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument("--quiet", action="store_true", help="print nothing but the listening line")
     add_format_option(k)
-    _add_clock_options(k, truth=True)
+    _add_clock_options(k)
     k.add_argument(
         "--truth",
         type=Path,
@@ -370,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     form = s.add_mutually_exclusive_group()
     form.add_argument("--ddl", action="store_true", help="DDL string (the default)")
     form.add_argument("--json", action="store_true", help="Spark's JSON schema")
+    form.add_argument(
+        "--toml",
+        action="store_true",
+        help="the whole declaration as a spec file, to start your own data set from",
+    )
     s.add_argument("--header", action="store_true", help="the CSV header line instead")
     s.set_defaults(handler=_schema)
     return parser
@@ -378,33 +280,20 @@ def build_parser() -> argparse.ArgumentParser:
 def _files(args: argparse.Namespace) -> int:
     from generator import files  # numpy, pyarrow, Faker: not needed for `schema` or `--help`
 
-    dataset = get_dataset(args.dataset)
-    if args.format == "json" and args.header:
-        raise UsageError("--header is for CSV: JSON lines name every value")
-    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    interval = 1.0 if args.interval is None else args.interval
-    rows = args.rows_per_file or (
-        dataset.rows_per_file if isinstance(dataset.rows_per_file, int) else 1000
-    )
-    # the clock's pace: the run's rows per second (interval 0: a file per simulated second)
-    pace = args.rate or (rows / interval if interval > 0 else rows)
-    clock = _clock(args, dataset, pace)
     config = files.FilesConfig(
         directory=args.directory,
-        dataset=dataset,
-        seed=seed,
+        dataset=args.dataset,
+        seed=args.seed,
         rows_per_file=args.rows_per_file,
-        interval=interval,
+        interval=args.interval,
         rate=args.rate,
         files=args.files,
         duration=args.duration,
         header=args.header,
         streams=args.streams,
         quiet=args.quiet,
-        clock=clock,
         format=args.format,
-        truth_window=args.truth_window or 60,
-        truth_watermark=10 if args.truth_watermark is None else args.truth_watermark,
+        event_time=_event_time(args),
     )
     files.run(config)
     return 0
@@ -419,7 +308,7 @@ def _replay(args: argparse.Namespace) -> int:
         time_column=args.time_column,
         rows_per_file=args.rows_per_file,
         every=args.every,
-        interval=1.0 if args.interval is None else args.interval,
+        interval=args.interval,
         speed=args.speed,
         loop=args.loop,
         files=args.files,
@@ -432,41 +321,21 @@ def _replay(args: argparse.Namespace) -> int:
 def _socket(args: argparse.Namespace) -> int:
     from generator import socket_server
 
-    if args.truth is not None and (args.fanout == "each" or args.stdin):
-        raise UsageError(
-            "--truth follows the one broadcast stream: not with --fanout each or --stdin"
-        )
-    # loaded once: a spec file is read and checked by a trial draw
-    dataset = get_dataset(args.dataset)
-    if args.truth is not None and dataset.event_time_column is None:
-        raise UsageError(
-            f"--truth is for data sets with an event-time column, not {args.dataset!r}"
-        )
-    if args.truth is not None and args.truth.is_dir():
-        raise UsageError(f"--truth names a file, and {args.truth} is a folder")
-    if args.stdin and args.fanout == "each":
-        raise UsageError("--stdin sends the same lines to every client: drop --fanout each")
-    if args.stdin and args.rate is not None:
-        raise UsageError("--stdin forwards lines as they come: drop --rate")
-    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    rate = 5.0 if args.rate is None else args.rate
     config = socket_server.SocketConfig(
-        dataset=dataset,
-        clock=_clock(args, dataset, rate if rate > 0 else 1000.0),
-        format=args.format,
-        truth=args.truth,
-        truth_window=args.truth_window or 60,
-        truth_watermark=10 if args.truth_watermark is None else args.truth_watermark,
-        seed=seed,
+        dataset=args.dataset,
+        seed=args.seed,
         port=args.port,
         host=args.host,
         fanout=args.fanout,
-        rate=rate,
+        rate=args.rate,
         count=args.count,
         duration=args.duration,
         stdin=args.stdin,
         max_queue=args.max_queue,
         quiet=args.quiet,
+        format=args.format,
+        truth=args.truth,
+        event_time=_event_time(args),
     )
     return socket_server.Server(config).run()
 
@@ -477,6 +346,8 @@ def _schema(args: argparse.Namespace) -> int:
         print(dataset.csv_header())
     elif args.json:
         print(json.dumps(dataset.schema_json(), indent=2))
+    elif args.toml:
+        print(dumps(dataset), end="")
     else:
         print(dataset.ddl())
     return 0

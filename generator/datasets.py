@@ -44,3 +44,8 @@ def get_dataset(name: str) -> Dataset:
         raise UsageError(
             f"unknown data set {name!r} (one of: {', '.join(DATASETS)}; or a spec file, *.toml)"
         ) from None
+
+
+def resolve(dataset: Dataset | str) -> Dataset:
+    """A declaration as it is, or the one a name or spec file stands for (configs take both)."""
+    return dataset if isinstance(dataset, Dataset) else get_dataset(dataset)

@@ -1,92 +1,68 @@
-"""The value engine: turns a `Dataset` declaration and a seed into one pyarrow table per file.
+"""The value engine: a `Dataset` declaration and a seed make one endless sequence of rows, and
+any range of it can be drawn on its own.
 
-Faker fills value pools and catalogs once per run; numpy draws every per-row choice and number;
-pyarrow holds the columns (strings drawn from a pool stay dictionary-encoded). There is no per-row
-Python loop. File `i` depends only on the seed, the declaration and `i`, so a restarted run
-produces the same file `i` as an uninterrupted one.
+The sequence is cut into segments: fixed blocks of `BLOCK_ROWS` rows, or, for data sets named by
+day, one segment a day (its size drawn from the day's own stream). Groups (an invoice's rows)
+never straddle a segment. Every column draws from a stream of its own, keyed by the seed, the
+column's name and the segment, so row k depends only on (data set, seed, k), and adding a column
+leaves the others' values as they were. Files, socket lines and Spark partitions are cuts of the
+one sequence.
+
+Faker fills value pools and catalogs once per engine (seeded per column); numpy draws every
+per-row choice and number; pyarrow holds the columns (strings drawn from a pool stay
+dictionary-encoded). There is no per-row Python loop.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-import math
-from collections.abc import Callable
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from generator.clock import Clock
 from generator.errors import UsageError
-from generator.spec import (
-    Catalog,
-    Choice,
-    Column,
-    Dataset,
-    Entity,
-    FakerPool,
-    Histogram,
-    Level,
-    LogNormal,
-    Normal,
-    Pattern,
-    Sequence,
-    SimClock,
-    Source,
-    Template,
-    TimeOfDay,
-)
+from generator.naming import day_of
+from generator.sources import Draw, Prepare
+from generator.spec import Catalog, Column, Dataset, Level
+from generator.types import arrow_schema, arrow_type
 
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "STRING": pa.string(),
-    "INT": pa.int32(),
-    "BIGINT": pa.int64(),
-    "DOUBLE": pa.float64(),
-    "BOOLEAN": pa.bool_(),
-    "DATE": pa.date32(),
-    "TIMESTAMP": pa.timestamp("s"),
-}
+BLOCK_ROWS = 1 << 16  # rows in a segment of a data set that is not named by day
+_DAY_BLOCK = 1024  # day sizes are drawn this many days at a time
+
+# Stream tags: what a random stream is for. With the seed and a key they name a stream.
+_POOLS, _PLAN, _COLUMN, _PICKS, _SIZES = 0, 1, 2, 3, 4
+_LEVELS: dict[Level, int] = {"row": 0, "group": 1}
 
 
-def arrow_schema(dataset: Dataset) -> pa.Schema:
-    """The Arrow types a data set's columns are drawn and read back as."""
-    return pa.schema([(c.name, ARROW_TYPES[c.type]) for c in dataset.columns])
+def key_of(name: str) -> int:
+    """A stable 64-bit number for a name: the part of a stream's key that says whose it is."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
 
 
-# Streams of the per-run random generator: independent of each other and of the file index.
-_POOLS, _PLAN, _VALUES = 0, 1, 2
+def default_clock(dataset: Dataset) -> Clock:
+    start = dataset.naming.start_date
+    return Clock(int(dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC).timestamp()))
 
 
 @dataclass(frozen=True)
-class Clock:
-    """The simulated clock behind `SimClock` columns: row k of the run happens at
-    start + k * seconds_per_row, then disorder and lateness pull some rows back in time."""
-
-    start: int  # epoch seconds (UTC)
-    seconds_per_row: float = 1.0
-    disorder: float = 0.0  # every row up to this many seconds earlier than the clock
-    late_fraction: float = 0.0  # this fraction of rows ...
-    max_lateness: float = 0.0  # ... up to this many seconds behind the clock
-
-    def event_times(self, first_row: int, n: int, rng: np.random.Generator) -> np.ndarray:
-        t = self.start + (first_row + np.arange(n, dtype=np.float64)) * self.seconds_per_row
-        if self.disorder > 0:
-            t -= rng.random(n) * self.disorder
-        if self.late_fraction > 0 and self.max_lateness > 0:
-            late = rng.random(n) < self.late_fraction
-            t -= np.where(late, (1.0 - rng.random(n)) * self.max_lateness, 0.0)
-        seconds: np.ndarray = np.floor(t).astype(np.int64)
-        return seconds
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The shape of one file: its rows, and which group (e.g. invoice) each row belongs to."""
+class Layout:
+    """Where segment `index` sits in the sequence, and its groups."""
 
     index: int
+    start: int  # first row
     rows: int
+    group_start: int  # first group
     group_of_row: np.ndarray | None  # None: every row is a group of its own
     flags: dict[str, np.ndarray]  # per group
+    day: dt.date | None
 
     @property
     def groups(self) -> int:
@@ -96,164 +72,205 @@ class Plan:
 
 
 class Engine:
-    """Draws the files of one data set for one seed."""
+    """The rows of one data set for one seed (and, for event-time data sets, one clock).
 
-    def __init__(
-        self,
-        dataset: Dataset,
-        seed: int,
-        rows_per_file: int | None = None,
-        day_of: Callable[[int], dt.date] | None = None,
-        clock: Clock | None = None,
-    ) -> None:
+    Thread-safe: files draw ahead in worker threads while the main thread lands.
+    """
+
+    def __init__(self, dataset: Dataset, seed: int, clock: Clock | None = None) -> None:
         self.dataset = dataset
-        start = dataset.naming.start_date
-        self.clock = clock or Clock(int(dt.datetime(start.year, start.month, start.day,
-                                                   tzinfo=dt.UTC).timestamp()))  # fmt: skip
         self.seed = seed
-        self.rows_per_file = rows_per_file
-        self._day_of = day_of or (lambda i: dataset.naming.start_date)
-        self._schema = arrow_schema(dataset)
-        self._pool_rng = np.random.default_rng([seed, _POOLS])
-        self._faker = _seeded_faker(seed)
-        self._pools: dict[str, pa.Array] = {}
+        self.clock = clock or default_clock(dataset)
+        self.schema = arrow_schema(dataset)
+        self._lock = threading.Lock()
+        self._faker: Any = None
         self._catalogs: dict[str, dict[str, pa.Array]] = {}
         self._popularity: dict[str, np.ndarray | None] = {}
         for catalog in dataset.catalogs:
             self._fill_catalog(catalog)
-        for column in dataset.columns:
-            if isinstance(column.source, FakerPool):
-                self._pools[column.name] = self._faker_pool(
-                    column.source, f"column {column.name!r}"
-                )
-        # rows and groups landed before file i, for sequences that continue across files
-        self._before: dict[int, tuple[int, int]] = {1: (0, 0)}
-        self._plans: dict[int, Plan] = {}
+        self._state = {c.name: c.source.prepare(self._prepare(c.name, f"column {c.name!r}"))
+                       for c in dataset.columns}  # fmt: skip
+        self._day_starts: list[int] = [0]  # first row of day 1, 2, ... as far as known
+        self._group_starts: dict[int, int] = {0: 0}
+        self._layouts: OrderedDict[int, Layout] = OrderedDict()
+        self._tables: OrderedDict[int, pa.Table] = OrderedDict()
 
-    @property
-    def schema(self) -> pa.Schema:
-        return self._schema
+    # --- the sequence ---------------------------------------------------------------------------
 
-    # --- per file -------------------------------------------------------------------------------
+    def table(self, start: int, stop: int) -> pa.Table:
+        """Rows [start, stop) as one table (columns chunked by segment)."""
+        pieces = self.pieces(start, stop)
+        if not pieces:
+            return self.schema.empty_table()
+        return pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
 
-    def plan(self, index: int) -> Plan:
-        """Rows and groups of file `index` (1-based), drawn from the plan stream only."""
-        cached = self._plans.get(index)
+    def pieces(self, start: int, stop: int) -> list[pa.Table]:
+        """Rows [start, stop), one table per segment they cross, in order."""
+        out = []
+        row = start
+        while row < stop:
+            s = self.segment_of(row)
+            layout = self.layout(s)
+            table = self.segment(s)
+            lo = row - layout.start
+            hi = min(stop, layout.start + layout.rows) - layout.start
+            out.append(table.slice(lo, hi - lo))
+            row = layout.start + hi
+        return out
+
+    def day(self, index: int) -> tuple[int, int]:
+        """The rows [start, stop) of day `index` (1-based) of a data set named by day."""
+        self._days_through(index)
+        return self._day_starts[index - 1], self._day_starts[index]
+
+    def segment_of(self, row: int) -> int:
+        if not self.dataset.daily:
+            return row // BLOCK_ROWS
+        with self._lock:
+            while self._day_starts[-1] <= row:
+                self._extend_days()
+            return bisect.bisect_right(self._day_starts, row) - 1
+
+    # --- segments -------------------------------------------------------------------------------
+
+    def layout(self, s: int) -> Layout:
+        with self._lock:
+            return self._layout(s)
+
+    def _layout(self, s: int) -> Layout:
+        cached = self._layouts.get(s)
         if cached is not None:
             return cached
         ds = self.dataset
-        rng = np.random.default_rng([self.seed, _PLAN, index])
-        if self.rows_per_file is not None:
-            rows = self.rows_per_file
-        elif isinstance(ds.rows_per_file, int):
-            rows = ds.rows_per_file
+        if ds.daily:
+            while len(self._day_starts) <= s + 1:
+                self._extend_days()
+            start, rows = self._day_starts[s], self._day_starts[s + 1] - self._day_starts[s]
+            day: dt.date | None = day_of(ds.naming, s + 1)
         else:
-            rows = max(1, int(_numbers(ds.rows_per_file, 1, rng)[0]))
-        group_of_row: np.ndarray | None = None
+            start, rows, day = s * BLOCK_ROWS, BLOCK_ROWS, None
+        group_of_row, flags = self._plan(s, rows)
+        layout = Layout(s, start, rows, self._group_start(s), group_of_row, flags, day)
+        self._layouts[s] = layout
+        while len(self._layouts) > 64:
+            self._layouts.popitem(last=False)
+        return layout
+
+    def _plan(self, s: int, rows: int) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """Which group each row of segment s belongs to, and the groups' flags."""
+        ds = self.dataset
+        rng = np.random.default_rng([self.seed, _PLAN, s])
         flags: dict[str, np.ndarray] = {}
-        if ds.group_size is not None:
-            # at most `rows` groups: draw that many, then keep those that fit
-            sizes = _numbers(ds.group_size, rows, rng).astype(np.int64)
-            for flag in ds.flags:
-                on = rng.random(rows) < flag.fraction
-                flags[flag.name] = on
-                if flag.group_size is not None:
-                    own = _numbers(flag.group_size, rows, rng).astype(np.int64)
-                    sizes = np.where(on, own, sizes)
-            sizes = np.maximum(sizes, 1)
-            groups = int(np.searchsorted(np.cumsum(sizes), rows)) + 1
-            group_of_row = np.repeat(np.arange(groups), sizes[:groups])[:rows]
-            flags = {name: on[:groups] for name, on in flags.items()}
-        else:
+        if ds.group_size is None:
             for flag in ds.flags:
                 flags[flag.name] = rng.random(rows) < flag.fraction
-        plan = Plan(index, rows, group_of_row, flags)
-        self._plans = {index: plan}  # keep only the newest: plans of big files are big
-        return plan
+            return None, flags
+        # at most `rows` groups: draw that many, then keep those that fit
+        sizes = ds.group_size.numbers(rows, rng).astype(np.int64)
+        for flag in ds.flags:
+            on = rng.random(rows) < flag.fraction
+            flags[flag.name] = on
+            if flag.group_size is not None:
+                sizes = np.where(on, flag.group_size.numbers(rows, rng).astype(np.int64), sizes)
+        sizes = np.maximum(sizes, 1)
+        groups = int(np.searchsorted(np.cumsum(sizes), rows)) + 1
+        group_of_row = np.repeat(np.arange(groups), sizes[:groups])[:rows]
+        return group_of_row, {name: on[:groups] for name, on in flags.items()}
 
-    def _counts_before(self, index: int) -> tuple[int, int]:
-        """Rows and groups in files 1 .. index-1 (drawn again from their plans if not seen)."""
-        known = max(i for i in self._before if i <= index)
-        rows, groups = self._before[known]
-        for i in range(known, index):
-            p = self.plan(i)
-            rows, groups = rows + p.rows, groups + p.groups
-            self._before[i + 1] = (rows, groups)
-        return rows, groups
+    def _group_start(self, s: int) -> int:
+        if self.dataset.group_size is None:
+            return self._day_starts[s] if self.dataset.daily else s * BLOCK_ROWS
+        known = max(k for k in self._group_starts if k <= s)
+        groups = self._group_starts[known]
+        for k in range(known, s):
+            groups += self._layout(k).groups
+            self._group_starts[k + 1] = groups
+        return groups
 
-    def table(self, index: int) -> pa.Table:
-        """The rows of file `index` (1-based) as a pyarrow table."""
-        plan = self.plan(index)
-        rows_before, groups_before = self._counts_before(index)
-        rng = np.random.default_rng([self.seed, _VALUES, index])
-        sizes = {"row": plan.rows, "group": plan.groups}
-        offsets = {"row": rows_before, "group": groups_before}
+    def _extend_days(self) -> None:
+        """Draw the sizes of the next block of days (under the lock)."""
+        first = len(self._day_starts) - 1
+        block = first // _DAY_BLOCK
+        per_day = self.dataset.rows_per_file
+        if isinstance(per_day, int):
+            sizes = np.full(_DAY_BLOCK, per_day, dtype=np.int64)
+        else:
+            rng = np.random.default_rng([self.seed, _SIZES, block])
+            sizes = np.maximum(per_day.numbers(_DAY_BLOCK, rng).astype(np.int64), 1)
+        ends = self._day_starts[-1] + np.cumsum(sizes[first - block * _DAY_BLOCK :])
+        self._day_starts.extend(int(e) for e in ends)
+
+    def _days_through(self, index: int) -> None:
+        with self._lock:
+            while len(self._day_starts) <= index:
+                self._extend_days()
+
+    def segment(self, s: int) -> pa.Table:
+        """The rows of segment s."""
+        with self._lock:
+            cached = self._tables.get(s)
+            if cached is not None:
+                return cached
+            layout = self._layout(s)
+        table = self._draw(layout)
+        with self._lock:
+            self._tables[s] = table
+            while len(self._tables) > 4:
+                self._tables.popitem(last=False)
+        return table
+
+    def _draw(self, layout: Layout) -> pa.Table:
+        grouped = layout.group_of_row is not None
+        sizes = {"row": layout.rows, "group": layout.groups}
+        offsets = {"row": layout.start, "group": layout.group_start}
         picks: dict[tuple[str, Level], np.ndarray] = {}
         arrays = []
         for column in self.dataset.columns:
-            level: Level = column.per if plan.group_of_row is not None else "row"
-            n = sizes[level]
-            src = column.source
-            if isinstance(src, Entity):
-                key = (src.catalog, level)
-                if key not in picks:
-                    picks[key] = self._pick_entities(src.catalog, n, rng)
-                values = _take(self._catalogs[src.catalog][src.field], picks[key])
-            elif isinstance(src, FakerPool):
-                pool = self._pools[column.name]
-                values = _take(pool, rng.integers(0, len(pool), n))
-            elif isinstance(src, TimeOfDay):
-                values = _times_of_day(src, n, self._day_of(index), rng)
-            elif isinstance(src, SimClock):
-                times = self.clock.event_times(offsets[level], n, rng)
-                values = pa.array(times, pa.timestamp("s"))
-            else:
-                values = _draw(src, n, rng, offsets[level])
-            values = _cast(values, ARROW_TYPES[column.type], column)
+            level: Level = column.per if grouped else "row"
+
+            def pick(catalog: str, level: Level = level) -> np.ndarray:
+                if (catalog, level) not in picks:
+                    picks[catalog, level] = self._pick_entities(catalog, sizes[level], layout,
+                                                                level)  # fmt: skip
+                return picks[catalog, level]
+
+            rng = np.random.default_rng([self.seed, _COLUMN, key_of(column.name), layout.index])
+            d = Draw(sizes[level], rng, offsets[level], layout.day, self.clock,
+                     self._state[column.name], pick)  # fmt: skip
+            values = _cast(column.source.draw(d), arrow_type(column.type), column)
             for effect in column.effects:
-                on = plan.flags[effect.flag]
-                if level == "row" and plan.group_of_row is not None:
-                    on = on[plan.group_of_row]
+                on = layout.flags[effect.flag]
+                if level == "row" and layout.group_of_row is not None:
+                    on = on[layout.group_of_row]
                 values = _apply_effect(values, on, effect.negate, effect.prefix)
             if column.nulls > 0:
-                values = _with_nulls(values, rng.random(n) < column.nulls)
-            if level == "group" and plan.group_of_row is not None:
-                values = _expand(values, plan.group_of_row)
+                values = _with_nulls(values, rng.random(d.n) < column.nulls)
+            if level == "group" and layout.group_of_row is not None:
+                values = _expand(values, layout.group_of_row)
             arrays.append(values)
-        return pa.Table.from_arrays(arrays, schema=self._decoded_schema(arrays))
-
-    def _decoded_schema(self, arrays: list[pa.Array]) -> pa.Schema:
         # columns drawn from a pool, a catalog or per group stay dictionary-encoded
-        return pa.schema(
-            [pa.field(f.name, a.type) for f, a in zip(self._schema, arrays, strict=True)]
-        )
+        schema = pa.schema([pa.field(f.name, a.type) for f, a in zip(self.schema, arrays,
+                                                                      strict=True)])  # fmt: skip
+        return pa.Table.from_arrays(arrays, schema=schema)
 
-    # --- once per run ---------------------------------------------------------------------------
+    # --- once per engine ------------------------------------------------------------------------
 
-    def _faker_pool(self, source: FakerPool, where: str) -> pa.Array:
-        method = getattr(self._faker, source.provider, None)
-        if method is None or not callable(method):
-            raise UsageError(f"{where}: unknown Faker provider method: {source.provider!r}")
-        try:
-            values = [str(method(**source.kwargs)) for _ in range(source.size)]
-        except TypeError as exc:
-            raise UsageError(f"{where}: Faker provider {source.provider!r}: {exc}") from None
-        return pa.array(_recase(values, source.case), pa.string())
+    def _prepare(self, name: str, where: str) -> Prepare:
+        def faker() -> Any:
+            if self._faker is None:
+                self._faker = _new_faker()
+            self._faker.seed_instance(f"{self.seed}/{name}")  # per column: its own values
+            return self._faker
+
+        rng = np.random.default_rng([self.seed, _POOLS, key_of(name)])
+        return Prepare(rng, faker, self._catalogs, where)
 
     def _fill_catalog(self, catalog: Catalog) -> None:
         fields: dict[str, pa.Array] = {}
         for name, src in catalog.fields.items():
-            where = f"catalog {catalog.name!r} field {name!r}"
-            if isinstance(src, FakerPool):
-                fields[name] = self._faker_pool(src, where)
-            elif isinstance(src, Template):
-                fields[name] = pa.array(_templates([src], None, catalog.size, self._pool_rng))
-            elif isinstance(src, Choice) and all(isinstance(v, Template) for v in src.values):
-                fields[name] = pa.array(
-                    _templates(list(src.values), src.weights, catalog.size, self._pool_rng)  # type: ignore[arg-type]
-                )
-            else:
-                fields[name] = _decode(_draw(src, catalog.size, self._pool_rng, 0))
+            run = self._prepare(f"{catalog.name}.{name}", f"catalog {catalog.name!r} field "
+                                f"{name!r}")  # fmt: skip
+            fields[name] = src.catalog_values(run, catalog.size)
         self._catalogs[catalog.name] = fields
         if catalog.skew > 0:
             weights = 1.0 / np.arange(1, catalog.size + 1) ** catalog.skew
@@ -261,7 +278,9 @@ class Engine:
         else:
             self._popularity[catalog.name] = None
 
-    def _pick_entities(self, catalog: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    def _pick_entities(self, catalog: str, n: int, layout: Layout, level: Level) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, _PICKS, key_of(catalog), _LEVELS[level],
+                                     layout.index])  # fmt: skip
         cdf = self._popularity[catalog]
         size = len(next(iter(self._catalogs[catalog].values())))
         if cdf is None:
@@ -269,136 +288,15 @@ class Engine:
         return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), size - 1)
 
 
-def _seeded_faker(seed: int) -> object:
-    from faker import Faker  # imported here: 0.1 s that `schema` and `--help` need not pay
+def _new_faker() -> Any:
+    from faker import Faker  # imported here: 0.2 s that `schema` and `--help` need not pay
 
-    fake = Faker("en_US")
-    fake.seed_instance(seed)  # per instance: Faker.seed() would seed the shared class random
-    return fake
+    return Faker("en_US")
 
 
-def _recase(values: list[str], case: str | None) -> list[str]:
-    if case == "upper":
-        return [v.upper() for v in values]
-    if case == "lower":
-        return [v.lower() for v in values]
-    return values
-
-
-def _templates(
-    templates: list[Template], weights: tuple[float, ...] | None, n: int, rng: np.random.Generator
-) -> list[str]:
-    """n strings, each from one of `templates` (chosen by weight); runs once per catalog."""
-    which = _choose(weights, len(templates), n, rng)
-    out: list[str] = [""] * n
-    for k, template in enumerate(templates):
-        rows = np.flatnonzero(which == k)
-        parts = {
-            name: _decode(_draw(src, len(rows), rng, 0)).to_pylist()
-            for name, src in template.parts.items()
-        }
-        for j, row in enumerate(rows):
-            out[row] = template.text.format(**{name: vals[j] for name, vals in parts.items()})
-        if template.case:
-            for row in rows:
-                out[row] = _recase([out[row]], template.case)[0]
-    return out
-
-
-def _choose(
-    weights: tuple[float, ...] | None, count: int, n: int, rng: np.random.Generator
-) -> np.ndarray:
-    """n indices below `count`, by relative `weights` (uniform if None).
-
-    A search in the cumulative weights: as rng.choice(p=...) does, several times faster.
-    """
-    if weights is None:
-        return rng.integers(0, count, n)
-    cdf = np.cumsum(np.asarray(weights, dtype=np.float64))
-    picks: np.ndarray = np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right")
-    return picks.clip(0, count - 1)
-
-
-def _numbers(src: Source, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Plain numbers from a numeric source, as a numpy array (used for plans)."""
-    arr = _draw(src, n, rng, 0)
-    return np.asarray(_decode(arr).to_numpy(zero_copy_only=False))
-
-
-def _draw(src: Source, n: int, rng: np.random.Generator, offset: int) -> pa.Array:
-    """n values of a source that needs no per-run state."""
-    if isinstance(src, Choice):
-        values = pa.array(list(src.values))
-        return _take(values, _choose(src.weights, len(values), n, rng))
-    if isinstance(src, Histogram):
-        edges = np.asarray(src.edges, dtype=np.float64)
-        bucket = _choose(src.weights, len(src.weights), n, rng)
-        low, high = edges[bucket], edges[bucket + 1]
-        if src.integer:
-            return pa.array(np.floor(low + rng.random(n) * (high - low)).astype(np.int64))
-        return pa.array(low + rng.random(n) * (high - low))
-    if isinstance(src, LogNormal):
-        x = np.exp(rng.normal(math.log(src.median), src.sigma, n))
-        x = np.clip(x, src.low, src.high)
-        if src.decimals is None:
-            return pa.array(np.rint(x).astype(np.int64))
-        return pa.array(np.round(x, src.decimals))
-    if isinstance(src, Normal):
-        x = np.clip(rng.normal(src.mean, src.stddev, n), src.low, src.high)
-        return pa.array(np.round(x, src.decimals))
-    if isinstance(src, Pattern):
-        return _patterns(src, n, rng)
-    if isinstance(src, Sequence):
-        return pa.array(src.start + src.step * (offset + np.arange(n, dtype=np.int64)))
-    raise UsageError(f"{type(src).__name__} values cannot be drawn here")
-
-
-def _patterns(src: Pattern, n: int, rng: np.random.Generator) -> pa.Array:
-    if len(src.patterns) == 1:
-        return _fixed_width(src.patterns[0], n, rng)
-    which = _choose(src.weights, len(src.patterns), n, rng)
-    parts, order = [], []
-    for k, pattern in enumerate(src.patterns):
-        rows = np.flatnonzero(which == k)
-        parts.append(_fixed_width(pattern, len(rows), rng))
-        order.append(rows)
-    combined = pa.concat_arrays(parts)
-    return combined.take(pa.array(np.argsort(np.concatenate(order), kind="stable")))
-
-
-def _fixed_width(pattern: str, n: int, rng: np.random.Generator) -> pa.Array:
-    """n strings of one pattern, built as one byte buffer: a column of bytes per character."""
-    raw = pattern.encode("ascii")
-    width = len(raw)
-    buf = np.empty((n, width), dtype=np.uint8)
-    for pos, ch in enumerate(raw):
-        if ch == ord("#"):
-            buf[:, pos] = rng.integers(ord("0"), ord("9") + 1, n, dtype=np.uint8)
-        elif ch == ord("@"):
-            buf[:, pos] = rng.integers(ord("A"), ord("Z") + 1, n, dtype=np.uint8)
-        else:
-            buf[:, pos] = ch
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
-
-
-def _times_of_day(src: TimeOfDay, n: int, day: dt.date, rng: np.random.Generator) -> pa.Array:
-    hours = _choose(src.hour_weights, 24, n, rng)
-    seconds = np.sort(hours * 3600 + rng.integers(0, 60, n) * 60)
-    midnight = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
-    return pa.array(midnight + seconds, pa.timestamp("s"))
-
-
-def _take(values: pa.Array, indices: np.ndarray) -> pa.DictionaryArray:
-    """Values at `indices`, dictionary-encoded: the pool is the dictionary, so writers render
-    each distinct value once."""
-    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32, copy=False)), values)
-
-
-def _decode(values: pa.Array) -> pa.Array:
-    if isinstance(values, pa.DictionaryArray):
-        return values.dictionary_decode()
-    return values
+def check_runs(dataset: Dataset) -> None:
+    """Draw a few rows: unknown Faker providers and values that do not fit a type show here."""
+    Engine(dataset, 0).table(0, 3)
 
 
 def _cast(values: pa.Array, target: pa.DataType, column: Column) -> pa.Array:

@@ -8,14 +8,11 @@ would quote every string), the lines are joined with pyarrow compute, quoting on
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-
-from generator.spec import Dataset
 
 _NEEDS_QUOTES = r'[,"\r\n]'
 _WHOLE_NUMBER = r"^-?[0-9]+$"
@@ -132,10 +129,6 @@ def body(table: pa.Table, fmt: str) -> pa.Buffer:
     return json_body(table) if fmt == "json" else csv_body(table)
 
 
-def format_of(name: str) -> str:
-    return "json" if name.endswith((".json", ".jsonl")) else "csv"
-
-
 def json_cells(values: pa.Array) -> pa.Array:
     """The JSON text of each value; null stays null."""
     if isinstance(values, pa.ChunkedArray):
@@ -171,21 +164,3 @@ def json_body(table: pa.Table) -> pa.Buffer:
         fields.append(pc.binary_join_element_wise(key, cells, ""))
     fields[-1] = pc.binary_join_element_wise(fields[-1], "}\n", "")
     return _data_of(pc.binary_join_element_wise(*fields, ","))
-
-
-def read_landed(
-    source: Path | pa.Buffer, dataset: Dataset, header: bool, fmt: str = "csv"
-) -> pa.Table:
-    """A landed file (a path, or its bytes) read back with the data set's types."""
-    from generator.engine import arrow_schema  # the engine renders with this module
-
-    schema = arrow_schema(dataset)
-    if fmt == "json":
-        import pyarrow.json as pajson
-
-        return pajson.read_json(source, parse_options=pajson.ParseOptions(explicit_schema=schema))
-    return pacsv.read_csv(
-        source,
-        read_options=pacsv.ReadOptions(column_names=None if header else dataset.column_names),
-        convert_options=pacsv.ConvertOptions(column_types=schema),
-    )

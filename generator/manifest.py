@@ -1,22 +1,29 @@
-"""`_manifest.jsonl`: what was landed in a folder — file, rows, bytes, CRC-32, seed — one JSON
-line per file, in landing order. Spark's listing skips names starting with `_`.
+"""`_manifest.jsonl`: what was landed in a folder — file, first row, rows, bytes, CRC-32, seed —
+one JSON line per file, in landing order (Spark's listing skips names starting with `_`); and the
+reader of landed files.
 
-The manifest is rewritten whole through `land()` after each file, so it is never half-written.
-A file that landed just before a crash, without its line, gets one when the folder is next
-opened (its seed then unknown), so every landed file can be verified.
+Lines are appended, never rewritten, so landing costs the same however many files the folder
+holds. A crash can tear only the last line: it is cut off when the folder is next opened, and a
+file that landed without its line (a crash between the two) gets one then (its seed unknown), so
+every landed file can be verified.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.errors import UsageError
-from generator.landing import land
 from generator.naming import index_of
-from generator.spec import Naming
+from generator.spec import Dataset, Naming
+from generator.types import arrow_schema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MANIFEST = "_manifest.jsonl"
 
@@ -30,6 +37,7 @@ class Entry:
     seed: int | None
     dataset: str
     header: bool
+    start: int | None = None  # the file's first row in the seed's sequence (None: unknown)
 
     def line(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":")) + "\n"
@@ -43,32 +51,56 @@ def crc32_of(chunks: list[bytes | memoryview]) -> int:
 
 
 class Manifest:
-    """The manifest of one folder: loaded once, extended and landed after each file."""
+    """The manifest of one folder: read once, then appended to after each landed file."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.path = folder / MANIFEST
-        self._data = bytearray()
         self.entries: list[Entry] = []
         if self.path.exists():
-            self._data += self.path.read_bytes()
-            for number, raw in enumerate(self._data.decode().splitlines(), 1):
-                try:
-                    self.entries.append(Entry(**json.loads(raw)))
-                except (ValueError, TypeError):
-                    raise UsageError(
-                        f"manifest {self.path} is damaged at line {number}: move it away to start "
-                        "a new one"
-                    ) from None
+            self._load()
+
+    def _load(self) -> None:
+        data = self.path.read_bytes()
+        good = 0  # bytes of complete, readable lines
+        lines = data.split(b"\n")
+        for number, raw in enumerate(lines, 1):
+            last = number == len(lines)
+            if last and not raw:
+                break
+            try:
+                if last:
+                    raise ValueError("no line end: torn")
+                self.entries.append(Entry(**json.loads(raw)))
+            except (ValueError, TypeError):
+                if number >= len(lines) - 1 and (last or not lines[-1]):
+                    # only the last line can be torn by a crash: drop it, its file is re-added
+                    os.truncate(self.path, good)
+                    break
+                raise UsageError(
+                    f"manifest {self.path} is damaged at line {number}: move it away to start "
+                    "a new one"
+                ) from None
+            good += len(raw) + 1
 
     @property
     def files(self) -> set[str]:
         return {e.file for e in self.entries}
 
+    @property
+    def next_row(self) -> int | None:
+        """The row after the last one landed, when the manifest knows where rows started."""
+        ends = [e.start + e.rows for e in self.entries if e.start is not None]
+        return max(ends) if ends else None
+
     def add(self, entry: Entry) -> None:
-        self._data += entry.line().encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, entry.line().encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         self.entries.append(entry)
-        land(self.folder, MANIFEST, [bytes(self._data)], replace=True)
 
     def reconcile(self, naming: Naming, dataset: str, header: bool) -> list[str]:
         """Add lines for landed files the manifest lacks (a crash between the two landings)."""
@@ -99,3 +131,26 @@ def read_manifests(folders: list[Path]) -> list[tuple[Path, Entry]]:
         names = ", ".join(str(f) for f in folders)
         raise UsageError(f"no {MANIFEST} in {names} (nor in subdir* folders)")
     return found
+
+
+def format_of(name: str) -> str:
+    return "json" if name.endswith((".json", ".jsonl")) else "csv"
+
+
+def read_landed(source: Path | pa.Buffer, dataset: Dataset, header: bool,
+                fmt: str | None = None) -> pa.Table:  # fmt: skip
+    """A landed file (a path, or its bytes) read back with the data set's types."""
+    import pyarrow.csv as pacsv
+
+    if fmt is None:
+        fmt = format_of(str(source)) if isinstance(source, Path) else "csv"
+    schema = arrow_schema(dataset)
+    if fmt == "json":
+        import pyarrow.json as pajson
+
+        return pajson.read_json(source, parse_options=pajson.ParseOptions(explicit_schema=schema))
+    return pacsv.read_csv(
+        source,
+        read_options=pacsv.ReadOptions(column_names=None if header else dataset.column_names),
+        convert_options=pacsv.ConvertOptions(column_types=schema),
+    )

@@ -28,17 +28,46 @@ from generator.progress import StatusLine, human, rate
 
 @dataclass(frozen=True)
 class ReplayConfig:
+    """Everything `generator replay` does, checked when built: the CLI only fills it in."""
+
     source: Path
     directory: Path
     time_column: str | None = None
-    rows_per_file: int | None = None
+    rows_per_file: int | None = None  # one CSV: lines per file (default 1000)
     every: float | None = None  # seconds per file, by the time column
-    interval: float = 1.0  # seconds between files
+    interval: float | None = None  # seconds between files (default 1)
     speed: float | None = None  # follow the data's own times, this many times faster
     loop: bool = False
     files: int | None = None
     duration: float | None = None
     quiet: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", Path(self.source))
+        object.__setattr__(self, "directory", Path(self.directory))
+        for one, other in (("rows_per_file", "every"), ("interval", "speed"),
+                           ("files", "duration")):  # fmt: skip
+            if getattr(self, one) is not None and getattr(self, other) is not None:
+                raise UsageError(f"{_option(one)} and {_option(other)} do not go together: "
+                                 "give one of them")  # fmt: skip
+        for name in ("rows_per_file", "files"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UsageError(f"{_option(name)} must be 1 or more, not {value}")
+        for name in ("every", "speed", "duration"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise UsageError(f"{_option(name)} must be more than 0, not {value:g}")
+        if self.interval is not None and self.interval < 0:
+            raise UsageError(f"--interval must be 0 or more, not {self.interval:g}")
+
+    @property
+    def pause(self) -> float:
+        return 1.0 if self.interval is None else self.interval
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -195,4 +224,4 @@ def run(config: ReplayConfig, err: TextIO | None = None) -> int:
 def _pause(config: ReplayConfig, previous: Piece, piece: Piece) -> float:
     if config.speed is not None and previous.time is not None and piece.time is not None:
         return max(0.0, (piece.time - previous.time) / config.speed)
-    return config.interval
+    return config.pause

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
+import secrets
 import signal
 import socket
 import sys
@@ -21,14 +22,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
-import numpy as np
-
-from generator.engine import Clock
+from generator.clock import Clock, EventTime
+from generator.datasets import resolve
 from generator.errors import UsageError
+from generator.formats import FORMATS
 from generator.lines import RowSource
 from generator.progress import StatusLine, human, rate
 from generator.spec import Dataset
@@ -37,27 +38,79 @@ from generator.truth import Truth
 Fanout = Literal["broadcast", "each"]
 WRITE_SLICE = 256 * 1024  # bytes handed to a transport at a time: bounds its buffer per client
 EXIT_FORCED = 130  # second Ctrl-C: the shell's code for "ended by SIGINT"
+TRUTH_EVERY = 1.0  # seconds between saves of --truth FILE while serving
 
 
 @dataclass(frozen=True)
 class SocketConfig:
-    dataset: Dataset
-    seed: int
+    """Everything `generator socket` does, checked when built: the CLI only fills it in."""
+
+    dataset: Dataset | str = "person"  # a built-in name, a spec file, or a declaration
+    seed: int | None = None  # None: random
     port: int = 9999
     host: str = "127.0.0.1"
     fanout: Fanout = "broadcast"
-    rate: float = 5.0  # rows per second per stream; 0: as fast as the clients read
+    rate: float | None = None  # rows per second per stream (default 5); 0: as fast as read
     count: int | None = None  # rows per stream, then close
     duration: float | None = None  # seconds, then close
     stdin: bool = False  # forward standard input instead of generated rows
     max_queue: int = 1_000_000  # lines queued for one client before it is disconnected
     grace: float = 5.0  # seconds to flush queues at shutdown
     quiet: bool = False
-    clock: Clock | None = None  # the simulated clock of event-time data sets
     format: str = "csv"  # or "json": JSON lines
     truth: Path | None = None  # event-time data sets: write the ground truth of what was sent here
-    truth_window: int = 60
-    truth_watermark: int = 10
+    event_time: EventTime = field(default_factory=EventTime)
+    clock: Clock | None = field(init=False, default=None)  # derived: event-time data sets
+
+    def __post_init__(self) -> None:
+        dataset = resolve(self.dataset)
+        object.__setattr__(self, "dataset", dataset)
+        if self.seed is None:
+            object.__setattr__(self, "seed", secrets.randbelow(2**31))
+        if self.seed < 0:
+            raise UsageError(f"--seed must be 0 or more, not {self.seed}")
+        if not 0 <= self.port <= 65535:
+            raise UsageError(f"PORT must be 0..65535, not {self.port}")
+        if self.fanout not in ("broadcast", "each"):
+            raise UsageError(f"--fanout is broadcast or each, not {self.fanout!r}")
+        if self.format not in FORMATS:
+            raise UsageError(f"--format is one of {', '.join(FORMATS)}, not {self.format!r}")
+        for option, value in (("--count", self.count), ("--max-queue", self.max_queue)):
+            if value is not None and value < 1:
+                raise UsageError(f"{option} must be 1 or more, not {value}")
+        if self.duration is not None and not self.duration > 0:
+            raise UsageError(f"--duration must be more than 0, not {self.duration:g}")
+        if self.count is not None and self.duration is not None:
+            raise UsageError("--count and --duration both bound the run: give one of them")
+        if self.rate is not None and self.rate < 0:
+            raise UsageError(f"--rate must be 0 or more, not {self.rate:g}")
+        if self.stdin and self.fanout == "each":
+            raise UsageError("--stdin sends the same lines to every client: drop --fanout each")
+        if self.stdin and self.rate is not None:
+            raise UsageError("--stdin forwards lines as they come: drop --rate")
+        if self.truth is not None:
+            if self.fanout == "each" or self.stdin:
+                raise UsageError(
+                    "--truth follows the one broadcast stream: not with --fanout each or --stdin"
+                )
+            if dataset.event_time_column is None:
+                raise UsageError(
+                    f"--truth is for data sets with an event-time column, not {dataset.name!r}"
+                )
+            if Path(self.truth).is_dir():
+                raise UsageError(f"--truth names a file, and {self.truth} is a folder")
+        self.event_time.check_for(dataset)
+        if dataset.event_time_column is not None:
+            object.__setattr__(self, "clock", self.event_time.clock(self.rows_per_second or 1000.0))
+
+    @property
+    def ds(self) -> Dataset:
+        assert isinstance(self.dataset, Dataset)
+        return self.dataset
+
+    @property
+    def rows_per_second(self) -> float:
+        return 5.0 if self.rate is None else self.rate
 
     @property
     def chunk_lines(self) -> int:
@@ -160,6 +213,7 @@ class Server:
         self.listening = threading.Event()  # set once the port is bound (for other threads)
         self.exit_code: int | None = None
         self._truth: Truth | None = None
+        self._truth_dirty = False
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -198,8 +252,8 @@ class Server:
         if not _is_loopback(cfg.host):
             self._log(f"warning: listening on {cfg.host}: other machines can connect")
         if not cfg.quiet:
-            what = "standard input" if cfg.stdin else f"{cfg.dataset.name} rows (seed {cfg.seed})"
-            pace = "as fast as clients read" if cfg.rate == 0 else f"{cfg.rate:g} rows/s"
+            what = "standard input" if cfg.stdin else f"{cfg.ds.name} rows (seed {cfg.seed})"
+            pace = "as fast as clients read" if cfg.rate == 0 else f"{cfg.rows_per_second:g} rows/s"
             pace = "as typed" if cfg.stdin else pace
             self._log(f"serving {what}, {pace}, fanout {cfg.fanout}")
 
@@ -260,6 +314,7 @@ class Server:
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), timeout=1.0)
+        self._save_truth()
         self._status.clear()
         if not self.config.quiet:
             seconds = time.monotonic() - self._started
@@ -351,9 +406,10 @@ class Server:
         the previous one left off, and --count counts rows that someone received.
         """
         cfg = self.config
-        source = RowSource(cfg.dataset, cfg.seed, cfg.clock, cfg.format)
+        assert cfg.seed is not None
+        source = RowSource(cfg.ds, cfg.seed, cfg.clock, cfg.format)
         if cfg.truth is not None:
-            self._truth = Truth(cfg.truth_window, cfg.truth_watermark)
+            self._truth = Truth(cfg.event_time.truth_window, cfg.event_time.truth_watermark)
         try:
             await self._stream(source, lambda: list(self.clients))
         finally:
@@ -375,9 +431,9 @@ class Server:
 
     async def _one_stream(self, client: Client) -> None:
         cfg = self.config
-        # a seed of its own per connection, derived from the run's seed: reproducible, independent
-        seed = int(np.random.SeedSequence([cfg.seed, client.number]).generate_state(1)[0])
-        source = RowSource(cfg.dataset, seed, cfg.clock, cfg.format)
+        # the seed's sequence from its first row, at this client's own pace
+        assert cfg.seed is not None
+        source = RowSource(cfg.ds, cfg.seed, cfg.clock, cfg.format)
         try:
             await self._stream(source, lambda: [] if client.gone.is_set() else [client])
             client.finish()
@@ -390,6 +446,7 @@ class Server:
         until --count rows (per stream). Pauses while there is nobody to send to."""
         cfg = self.config
         sent = 0
+        rate = cfg.rows_per_second
         while cfg.count is None or sent < cfg.count:
             if not targets():
                 if cfg.fanout == "each":
@@ -402,10 +459,10 @@ class Server:
                 want = (
                     cfg.chunk_lines if cfg.count is None else min(cfg.chunk_lines, cfg.count - sent)
                 )
-                if cfg.rate > 0:
-                    due = base + int((time.monotonic() - clock) * cfg.rate) + 1
+                if rate > 0:
+                    due = base + int((time.monotonic() - clock) * rate) + 1
                     if due <= sent:
-                        next_at = clock + (sent - base) / cfg.rate
+                        next_at = clock + (sent - base) / rate
                         await asyncio.sleep(min(0.1, max(0.0, next_at - time.monotonic())))
                         continue
                     want = min(want, due - sent)
@@ -415,9 +472,9 @@ class Server:
                     continue
                 data, lines = await source.take(want)
                 self._send(data, lines, targets())
-                if self._truth is not None and self.config.truth is not None:
+                if self._truth is not None:
                     self._truth.add_rows(source.last_times)
-                    self._truth.save(self.config.truth.parent, self.config.truth.name)
+                    self._truth_dirty = True
                 sent += lines
                 self.rows += lines
 
@@ -446,6 +503,8 @@ class Server:
             if self.clients:
                 self._send(memoryview(line), 1, list(self.clients))
             else:
+                if not self._held:
+                    self._log("no client connected: lines are held for the first client")
                 self._held.append(line)  # bounded: the oldest go first
             self.rows += 1
         while self._held and not self.should_exit:
@@ -456,14 +515,25 @@ class Server:
     # --- output -------------------------------------------------------------------------------
 
     async def _tick(self) -> None:
+        saved = time.monotonic()
         while True:
             await asyncio.sleep(0.2)
+            if self._truth_dirty and time.monotonic() - saved >= TRUTH_EVERY:
+                self._save_truth()
+                saved = time.monotonic()
             seconds = time.monotonic() - self._started
             self._status.show(
                 f"clients {len(self.clients)} · rows {human(self.rows)} · "
                 f"{human(rate(self.rows, seconds))} rows/s · too slow {self.dropped} · "
                 f"{seconds:.0f}s"
             )
+
+    def _save_truth(self) -> None:
+        """The ground truth of what was sent, rewritten whole: once a second and at shutdown,
+        not per row (an fsync per row would hold up the event loop)."""
+        if self._truth is not None and self.config.truth is not None:
+            self._truth.save(self.config.truth.parent, self.config.truth.name)
+            self._truth_dirty = False
 
     def _log(self, message: str) -> None:
         if self.config.quiet and not message.startswith("warning"):
@@ -502,7 +572,3 @@ def _reason(exc: OSError) -> str:
     if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
         return "no such address on this machine"
     return exc.strerror or str(exc)
-
-
-def run(config: SocketConfig) -> int:
-    return Server(config).run()

@@ -1,7 +1,8 @@
 """Data-set declarations: plain data saying which columns a data set has and how values are drawn.
 
-Nothing here draws a value (that is `engine.py`) or imports Spark; the Spark schema, the CSV header
-and the DDL string are all derived from a `Dataset`, so a schema is written exactly once.
+Nothing here draws a value (the kinds in `sources.py` know how, the engine runs them) or imports
+Spark; the Spark schema, the CSV header and the DDL string are all derived from a `Dataset`, so a
+schema is written exactly once.
 """
 
 from __future__ import annotations
@@ -9,144 +10,52 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from dataclasses import dataclass
+from typing import Literal
 
 from generator.errors import UsageError
+from generator.sources import (
+    KINDS,
+    Choice,
+    Context,
+    Entity,
+    FakerPool,
+    Histogram,
+    LogNormal,
+    Normal,
+    Pattern,
+    Sequence,
+    SimClock,
+    Source,
+    Template,
+    TimeOfDay,
+)
+from generator.types import TYPES
 
-# Spark SQL type name (as written in DDL) -> the name Spark uses in its JSON schema form.
-SPARK_TYPES: Mapping[str, str] = {
-    "STRING": "string",
-    "INT": "integer",
-    "BIGINT": "long",
-    "DOUBLE": "double",
-    "BOOLEAN": "boolean",
-    "DATE": "date",
-    "TIMESTAMP": "timestamp",
-}
+__all__ = [
+    "KINDS",
+    "Catalog",
+    "Choice",
+    "Column",
+    "Dataset",
+    "Effect",
+    "Entity",
+    "FakerPool",
+    "Flag",
+    "Histogram",
+    "Level",
+    "LogNormal",
+    "Naming",
+    "Normal",
+    "Pattern",
+    "Sequence",
+    "SimClock",
+    "Source",
+    "Template",
+    "TimeOfDay",
+]
 
 Level = Literal["row", "group"]
-
-
-# --- value sources: how the values of one column are drawn ------------------------------------
-
-
-@dataclass(frozen=True)
-class FakerPool:
-    """Values from a Faker provider, drawn into a pool once per run and sampled per row."""
-
-    provider: str
-    kwargs: Mapping[str, object] = field(default_factory=dict)
-    size: int = 1000
-    case: Literal["upper", "lower"] | None = None
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One of `values`, with optional relative `weights`."""
-
-    values: tuple[object, ...]
-    weights: tuple[float, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Histogram:
-    """A number drawn from buckets: bucket i is [edges[i], edges[i+1]) with weight weights[i]."""
-
-    edges: tuple[float, ...]
-    weights: tuple[float, ...]
-    integer: bool = True
-
-
-@dataclass(frozen=True)
-class LogNormal:
-    """A skewed positive number: half the values fall below `median`; clipped to [low, high]."""
-
-    median: float
-    sigma: float
-    low: float
-    high: float
-    decimals: int | None = None  # None: whole numbers
-
-
-@dataclass(frozen=True)
-class Normal:
-    """A bell-curve number around `mean`, clipped to [low, high], rounded to `decimals`."""
-
-    mean: float
-    stddev: float
-    low: float
-    high: float
-    decimals: int = 1
-
-
-@dataclass(frozen=True)
-class SimClock:
-    """Event time from the simulated clock of the run (`--start`, `--speed`), with the run's
-    disorder and late events applied. The clock ticks per row, so the same seed and options
-    give the same event times whatever the machine's speed."""
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """A string from a pattern: '#' is a digit, '@' an upper-case letter, anything else literal.
-
-    With several patterns, each row picks one by `weights`.
-    """
-
-    patterns: tuple[str, ...]
-    weights: tuple[float, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Sequence:
-    """Consecutive integers, continuing across files (one per row, or one per group)."""
-
-    start: int = 1
-    step: int = 1
-
-
-@dataclass(frozen=True)
-class TimeOfDay:
-    """A timestamp on the file's day, hour drawn by `hour_weights` (24 of them), in time order."""
-
-    hour_weights: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class Template:
-    """A string built from `text` with `{part}` fields, each filled from its own source.
-
-    Used for catalog fields (drawn once per run), not per row.
-    """
-
-    text: str
-    parts: Mapping[str, Source]
-    case: Literal["upper", "lower"] | None = None
-
-
-@dataclass(frozen=True)
-class Entity:
-    """A field of an entity drawn from a catalog: columns naming the same catalog at the same
-    level share one draw, so their values belong together (a product's code, name and price)."""
-
-    catalog: str
-    field: str
-
-
-Source: TypeAlias = (
-    FakerPool
-    | Choice
-    | Histogram
-    | LogNormal
-    | Normal
-    | Pattern
-    | Sequence
-    | TimeOfDay
-    | SimClock
-    | Template
-    | Entity
-)
 
 
 @dataclass(frozen=True)
@@ -186,7 +95,7 @@ class Effect:
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # a key of SPARK_TYPES
+    type: str  # a key of types.TYPES
     source: Source
     per: Level = "row"  # "group": drawn once per group (e.g. invoice) and repeated on its rows
     nulls: float = 0.0  # fraction of values left empty
@@ -206,6 +115,10 @@ class Naming:
 
 @dataclass(frozen=True)
 class Dataset:
+    """A data set: one endless sequence of rows per seed. Named by day (`naming.kind = "daily"`),
+    the sequence is day 1's rows, then day 2's ..., `rows_per_file` rows a day (drawn, if it is a
+    source); otherwise a file holds `rows_per_file` rows of it."""
+
     name: str
     description: str
     columns: tuple[Column, ...]
@@ -224,6 +137,11 @@ class Dataset:
         return [c.name for c in self.columns]
 
     @property
+    def daily(self) -> bool:
+        """Rows come in days, a file a day (retail)."""
+        return self.naming.kind == "daily"
+
+    @property
     def event_time_column(self) -> str | None:
         """The column that follows the simulated clock, if the data set has one."""
         return next((c.name for c in self.columns if isinstance(c.source, SimClock)), None)
@@ -237,7 +155,7 @@ class Dataset:
         return {
             "type": "struct",
             "fields": [
-                {"name": c.name, "type": SPARK_TYPES[c.type], "nullable": True, "metadata": {}}
+                {"name": c.name, "type": TYPES[c.type].spark, "nullable": True, "metadata": {}}
                 for c in self.columns
             ],
         }
@@ -270,12 +188,18 @@ def check_dataset(ds: Dataset) -> None:
     names = ds.column_names
     for dup in sorted({n for n in names if names.count(n) > 1}):
         fail(f"column {dup!r}", "declared twice")
-    catalogs = {c.name: c for c in ds.catalogs}
+    catalogs = {c.name: tuple(c.fields) for c in ds.catalogs}
     flags = {f.name for f in ds.flags}
+    for catalog in ds.catalogs:
+        for field_name, src in catalog.fields.items():
+            ctx = Context("STRING", catalogs, ds.daily)
+            for problem in src.problems(ctx):
+                if "needs type" not in problem:  # a catalog field's type is its column's
+                    fail(f"catalog {catalog.name!r} field {field_name!r}", problem)
     for col in ds.columns:
         where = f"column {col.name!r}"
-        if col.type not in SPARK_TYPES:
-            fail(where, f"unknown type {col.type!r} (one of {', '.join(SPARK_TYPES)})")
+        if col.type not in TYPES:
+            fail(where, f"unknown type {col.type!r} (one of {', '.join(TYPES)})")
         if not 0.0 <= col.nulls <= 1.0:
             fail(where, f"nulls must be a fraction between 0 and 1, not {col.nulls}")
         if col.per == "group" and ds.group_size is None:
@@ -283,33 +207,13 @@ def check_dataset(ds: Dataset) -> None:
         for eff in col.effects:
             if eff.flag not in flags:
                 fail(where, f"effect names unknown flag {eff.flag!r}")
-        src = col.source
-        if isinstance(src, Entity):
-            if src.catalog not in catalogs:
-                fail(where, f"unknown catalog {src.catalog!r}")
-            if src.field not in catalogs[src.catalog].fields:
-                fail(where, f"catalog {src.catalog!r} has no field {src.field!r}")
-        if isinstance(src, TimeOfDay | SimClock) and col.type != "TIMESTAMP":
-            fail(where, "a time source needs type TIMESTAMP")
-        if isinstance(src, Choice | Pattern) and _weights_bad(src):
-            fail(where, "weights must be as many as the choices, non-negative, not all zero")
-        if isinstance(src, Histogram) and len(src.edges) != len(src.weights) + 1:
-            fail(where, "a histogram needs one more edge than weights")
-        if isinstance(src, TimeOfDay) and len(src.hour_weights) != 24:
-            fail(where, "hour_weights needs 24 weights")
-    if isinstance(ds.rows_per_file, int) and ds.rows_per_file < 1:
-        fail("rows_per_file", f"must be at least 1, not {ds.rows_per_file}")
+        for problem in col.source.problems(Context(col.type, catalogs, ds.daily)):
+            fail(where, problem)
+    if isinstance(ds.rows_per_file, int):
+        if ds.rows_per_file < 1:
+            fail("rows_per_file", f"must be at least 1, not {ds.rows_per_file}")
+    elif not ds.daily:
+        fail("rows_per_file", "a drawn count makes days: give [naming] kind = 'daily'")
     for flag in ds.flags:
         if not 0.0 <= flag.fraction <= 1.0:
             fail(f"flag {flag.name!r}", f"fraction must be between 0 and 1, not {flag.fraction}")
-
-
-def _weights_bad(src: Choice | Pattern) -> bool:
-    options = src.values if isinstance(src, Choice) else src.patterns
-    if not options:
-        return True
-    if src.weights is None:
-        return False
-    return (
-        len(src.weights) != len(options) or any(w < 0 for w in src.weights) or sum(src.weights) <= 0
-    )

@@ -2,7 +2,7 @@
 
 A spec file is the declaration of `spec.py` written down: top-level `name`, `description`,
 `header`, `rows_per_file`; `[naming]`; `[[columns]]` each with `name`, `type` and a
-`[columns.source]` whose `kind` is one of KINDS; optional `group_size`, `[[flags]]`,
+`[columns.source]` whose `kind` names a kind of `sources.py`; optional `group_size`, `[[flags]]`,
 `[[catalogs]]`. `load()` checks it all before anything runs and says in one line which file,
 which column and what is wrong.
 """
@@ -19,40 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import UsageError
+from generator.sources import KINDS
 from generator.spec import (
     Catalog,
     Choice,
     Column,
     Dataset,
     Effect,
-    Entity,
-    FakerPool,
     Flag,
-    Histogram,
-    LogNormal,
     Naming,
-    Normal,
-    Pattern,
-    Sequence,
-    SimClock,
     Source,
-    Template,
-    TimeOfDay,
 )
 
-KINDS: Mapping[str, type] = {
-    "faker": FakerPool,  # a Faker provider with arguments, drawn into a pool
-    "choice": Choice,  # one of a list, with weights
-    "histogram": Histogram,  # a number from weighted buckets
-    "lognormal": LogNormal,  # a skewed positive number
-    "normal": Normal,  # a bell curve
-    "pattern": Pattern,  # '#' digits and '@' letters
-    "sequence": Sequence,  # 1, 2, 3 ...
-    "time_of_day": TimeOfDay,  # a time on the file's day
-    "clock": SimClock,  # the simulated clock of the run
-    "template": Template,  # text with {parts}
-    "entity": Entity,  # a field of a catalog entity
-}
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 _TUPLES = {"weights", "edges", "hour_weights", "patterns", "skip_weekdays"}
 
@@ -83,10 +61,10 @@ def load(path: Path) -> Dataset:
 
 def check_runs(dataset: Dataset, path: Path) -> None:
     """Draw a few rows: unknown Faker providers and values that do not fit a type show here."""
-    from generator.engine import Engine
+    from generator.engine import check_runs
 
     try:
-        Engine(dataset, 0, rows_per_file=3).table(1)
+        check_runs(dataset)
     except UsageError as exc:
         raise UsageError(f"{path}: {exc}") from None
 

@@ -11,7 +11,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from generator import PERSON
+from generator.engine import Engine
+from generator.formats import csv_body
 from generator.socket_server import Server, SocketConfig
+from generator.spec import Dataset
 
 
 def free_port() -> int:
@@ -19,6 +22,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def sequence(dataset: Dataset, seed: int, rows: int) -> list[bytes]:
+    """The first `rows` rows of a seed's sequence as CSV lines, from the engine itself."""
+    pieces = Engine(dataset, seed).pieces(0, rows)
+    return b"".join(bytes(csv_body(p)) for p in pieces).split(b"\n")[:rows]
+
+
+def wait_exit(server: Server, timeout: float = 10) -> int | None:
+    """The server's exit code once `run()` has returned (None if it did not in time)."""
+    deadline = time.monotonic() + timeout
+    while server.exit_code is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return server.exit_code
 
 
 def config(**overrides: object) -> SocketConfig:

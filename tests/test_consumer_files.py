@@ -12,6 +12,7 @@ import pytest
 
 from consumer import files_app, multi_app
 from consumer.cli import main
+from consumer.inputs import FolderInput
 from consumer.output import OutputConfig
 from generator import PERSON
 from generator.files import FilesConfig, run
@@ -28,8 +29,7 @@ def land(folder: Path, files: int, rows: int = 25, seed: int = 1) -> int:
 def test_files_one_file_per_batch_in_process(spark: Any, tmp_path: Path) -> None:
     rows = land(tmp_path / "in", files=4)
     config = files_app.FilesConsumerConfig(
-        directory=str(tmp_path / "in"),
-        dataset=PERSON,
+        source=FolderInput(str(tmp_path / "in"), PERSON),
         output=OutputConfig(sink="memory", available_now=True, query_name="files_inproc"),
         quiet=True,
     )
@@ -62,8 +62,7 @@ def test_files_waits_for_the_folder(spark: Any, tmp_path: Path) -> None:
     folder = tmp_path / "later"
     err = io.StringIO()
     config = files_app.FilesConsumerConfig(
-        directory=str(folder),
-        dataset=PERSON,
+        source=FolderInput(str(folder), PERSON),
         output=OutputConfig(sink="memory", available_now=True, query_name="files_wait"),
         quiet=True,
     )
@@ -116,8 +115,7 @@ def test_other_file_sinks(spark: Any, tmp_path: Path, sink: str) -> None:
 def test_processing_time_trigger_spaces_batches(spark: Any, tmp_path: Path) -> None:
     land(tmp_path / "in", files=3)
     config = files_app.FilesConsumerConfig(
-        directory=str(tmp_path / "in"),
-        dataset=PERSON,
+        source=FolderInput(str(tmp_path / "in"), PERSON),
         output=OutputConfig(sink="memory", trigger_seconds=1.0, query_name="files_trigger"),
         timeout=10.0,
         quiet=True,
@@ -134,8 +132,10 @@ def test_multi_two_streams_stopped_by_the_timeout(spark: Any, tmp_path: Path) ->
     land(tmp_path / "data" / "subdir2", files=2, seed=2)
     err = io.StringIO()
     config = multi_app.MultiConsumerConfig(
-        directories=(str(tmp_path / "data" / "subdir1"), str(tmp_path / "data" / "subdir2")),
-        dataset=PERSON,
+        sources=(
+            FolderInput(str(tmp_path / "data" / "subdir1"), PERSON),
+            FolderInput(str(tmp_path / "data" / "subdir2"), PERSON),
+        ),
         output=OutputConfig(sink="memory", query_name="multi"),
         timeout=8.0,
     )

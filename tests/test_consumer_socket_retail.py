@@ -13,6 +13,7 @@ import pytest
 
 from consumer import retail_app
 from consumer.cli import main
+from consumer.inputs import FolderInput
 from consumer.output import OutputConfig
 from generator import RETAIL
 from generator.files import FilesConfig, run
@@ -69,7 +70,7 @@ def _rows(df: Any) -> set[tuple[object, ...]]:
 
 def _stream_equals_static(spark: Any, folder: Path, name: str, window: str = "1 day") -> int:
     cfg = retail_app.RetailConsumerConfig(
-        directory=str(folder),
+        source=FolderInput(str(folder), RETAIL),
         output=OutputConfig(sink="memory", available_now=True, query_name=name, num_rows=3),
         window=window,
         quiet=True,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import itertools
 import re
 
 import pyarrow as pa
@@ -9,37 +10,68 @@ import pyarrow.compute as pc
 import pytest
 
 from generator import PERSON, RETAIL, UsageError
-from generator.engine import Engine
+from generator.engine import BLOCK_ROWS, Engine
 from generator.formats import csv_body, csv_cells, joined_body
-from generator.naming import day_of
-from generator.spec import Column, Dataset, FakerPool
+from generator.spec import Column, Dataset, FakerPool, Histogram, Pattern, Sequence
 
 
-def person_rows(seed: int, rows: int, index: int = 1) -> list[dict[str, object]]:
-    return Engine(PERSON, seed, rows_per_file=rows).table(index).to_pylist()
+def person_rows(seed: int, rows: int, start: int = 0) -> list[dict[str, object]]:
+    return Engine(PERSON, seed).table(start, start + rows).to_pylist()
 
 
 def retail_engine(seed: int = 3) -> Engine:
-    return Engine(RETAIL, seed, day_of=lambda i: day_of(RETAIL.naming, i))
+    return Engine(RETAIL, seed)
+
+
+def day_table(engine: Engine, day: int) -> pa.Table:
+    return engine.table(*engine.day(day))
+
+
+def body(engine: Engine, start: int, stop: int) -> bytes:
+    return b"".join(bytes(csv_body(p)) for p in engine.pieces(start, stop))
 
 
 def test_same_seed_same_bytes_different_seed_different_bytes() -> None:
-    def body(seed: int, index: int) -> bytes:
-        return bytes(csv_body(Engine(PERSON, seed, rows_per_file=500).table(index)))
-
-    assert body(11, 1) == body(11, 1)
-    assert body(11, 2) == body(11, 2)
-    assert body(11, 1) != body(12, 1)
-    assert body(11, 1) != body(11, 2)
+    assert body(Engine(PERSON, 11), 0, 500) == body(Engine(PERSON, 11), 0, 500)
+    assert body(Engine(PERSON, 11), 0, 500) != body(Engine(PERSON, 12), 0, 500)
+    assert body(Engine(PERSON, 11), 0, 500) != body(Engine(PERSON, 11), 500, 1000)
 
 
-def test_file_i_does_not_depend_on_where_the_run_started() -> None:
-    # a restarted run continues the numbering and must produce the same file as an unbroken one
-    straight = retail_engine()
-    for i in (1, 2, 3):
-        straight.table(i)
-    resumed = retail_engine()
-    assert resumed.table(4).equals(straight.table(4))
+@pytest.mark.parametrize("dataset", [PERSON, RETAIL], ids=["person", "retail"])
+def test_any_range_drawn_alone_is_that_part_of_the_sequence(dataset: Dataset) -> None:
+    """Row k depends only on (data set, seed, k): a range drawn by a fresh engine, without
+    the rows before it, equals the same rows of one long draw, across segment boundaries."""
+    whole = body(Engine(dataset, 5), 0, 3 * BLOCK_ROWS + 10).split(b"\n")
+    for start, stop in ((0, 1), (17, 4000), (BLOCK_ROWS - 3, BLOCK_ROWS + 3),
+                        (2 * BLOCK_ROWS + 1, 3 * BLOCK_ROWS + 10)):  # fmt: skip
+        alone = body(Engine(dataset, 5), start, stop).split(b"\n")[:-1]
+        assert alone == whole[start:stop], (start, stop)
+
+
+def test_adding_a_column_leaves_the_other_columns_as_they_were() -> None:
+    base = (Column("id", "BIGINT", Sequence()), Column("name", "STRING", FakerPool("name")),
+            Column("age", "INT", Histogram((0.0, 50.0, 100.0), (1.0, 1.0))))  # fmt: skip
+    extra = (Column("first", "STRING", FakerPool("first_name")),
+             Column("code", "STRING", Pattern(("@@-##",))))  # fmt: skip
+    plain = Engine(Dataset("d", "", base), 9).table(0, 2000)
+    grown = Engine(Dataset("d", "", extra[:1] + base + extra[1:]), 9).table(0, 2000)
+    for name in ("id", "name", "age"):
+        assert grown.column(name).to_pylist() == plain.column(name).to_pylist()
+
+
+def test_retail_days_follow_each_other_and_invoices_never_straddle_a_day() -> None:
+    engine = retail_engine()
+    starts = [engine.day(d) for d in range(1, 8)]
+    assert starts[0][0] == 0
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(starts))  # no gap
+    invoices_by_day = [set(day_table(engine, d).column("InvoiceNo").to_pylist())
+                       for d in range(1, 8)]  # fmt: skip
+    for a, b in itertools.pairwise(invoices_by_day):
+        assert not a & b
+    # the day of a row comes from the declaration, however the rows are drawn
+    middle = engine.table(starts[2][0] - 5, starts[2][0] + 5).to_pylist()
+    days = [r["InvoiceDate"].date() for r in middle]  # type: ignore[union-attr]
+    assert days == [dt.date(2010, 12, 2)] * 5 + [dt.date(2010, 12, 3)] * 5
 
 
 def test_person_values_look_human() -> None:
@@ -61,7 +93,7 @@ def test_person_values_look_human() -> None:
 
 def test_retail_looks_like_the_real_set() -> None:
     engine = retail_engine()
-    tables = [engine.table(i) for i in range(1, 21)]
+    tables = [day_table(engine, i) for i in range(1, 21)]
     counts = [t.num_rows for t in tables]
     assert all(279 <= c <= 5331 for c in counts)
     rows = pa.concat_tables(tables).to_pylist()
@@ -92,7 +124,7 @@ def test_retail_looks_like_the_real_set() -> None:
 
 def test_retail_days_invoices_and_times_advance() -> None:
     engine = retail_engine()
-    first, second = engine.table(1).to_pylist(), engine.table(2).to_pylist()
+    first, second = day_table(engine, 1).to_pylist(), day_table(engine, 2).to_pylist()
     assert {r["InvoiceDate"].date() for r in first} == {dt.date(2010, 12, 1)}  # type: ignore[union-attr]
     assert {r["InvoiceDate"].date() for r in second} == {dt.date(2010, 12, 2)}  # type: ignore[union-attr]
     numbers = [int(str(r["InvoiceNo"]).lstrip("C")) for r in first + second]
@@ -109,24 +141,24 @@ def test_csv_is_written_like_the_real_files() -> None:
     assert quoted == ["PLAIN", '"KEY FOB , SHED"', '"RECORD FRAME 7"" SINGLE"']
     times = pa.array([dt.datetime(2010, 12, 1, 8, 26)], pa.timestamp("s"))
     assert csv_cells(times).to_pylist() == ["2010-12-01 08:26:00"]
-    body = bytes(csv_body(retail_engine().table(1))).decode()
-    line = body.splitlines()[0].split(",")
+    text = bytes(csv_body(day_table(retail_engine(), 1))).decode()
+    line = text.splitlines()[0].split(",")
     assert re.fullmatch(r"C?\d{6}", line[0])
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:00", line[4])
-    assert ",," in body  # empty CustomerIDs
+    assert ",," in text  # empty CustomerIDs
 
 
 def test_unknown_faker_provider_is_named() -> None:
     ds = Dataset("mine", "", (Column("x", "STRING", FakerPool("no_such_thing")),))
     with pytest.raises(UsageError, match="unknown Faker provider method: 'no_such_thing'"):
-        Engine(ds, 1)
+        Engine(ds, 1).table(0, 1)
 
 
 def test_both_csv_renderers_write_the_same_bytes() -> None:
     """Arrow's writer (nothing to quote) and the joined cells (some quotes) agree byte for byte."""
-    person = Engine(PERSON, 8, rows_per_file=2000).table(1)
+    person = Engine(PERSON, 8).table(0, 2000)
     assert bytes(csv_body(person)) == bytes(joined_body(person.columns))
-    retail = retail_engine().table(1)
+    retail = day_table(retail_engine(), 1)
     plain = pa.table(
         {
             name: col.combine_chunks().dictionary_decode()

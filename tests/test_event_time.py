@@ -12,7 +12,7 @@ import pytest
 from consumer.cli import main as consumer_main
 from generator.cli import main as generator_main
 from generator.datasets import SENSOR
-from generator.formats import read_landed
+from generator.manifest import read_landed
 from generator.truth import TRUTH, load_truth
 
 START = "2026-01-01T00:00:00"
@@ -161,13 +161,13 @@ def test_socket_truth_bounds_what_spark_counts(
     per window and the most a watermark can drop; Spark's counts must lie in between."""
     import threading
 
-    from generator.engine import Clock
+    from generator.clock import EventTime
     from tests.socket_helpers import config, running
 
     truth = tmp_path / "truth.jsonl"
-    clock = Clock(1767225600, 30 / 400, disorder=5, late_fraction=0.15, max_lateness=240)
-    cfg = config(dataset=SENSOR, rate=400, count=2400, clock=clock, truth=truth,
-                 truth_window=60, truth_watermark=20)  # fmt: skip
+    event_time = EventTime(start=dt.datetime(2026, 1, 1), speed=30, disorder=5,
+                           late_fraction=0.15, max_lateness=240, truth_watermark=20)  # fmt: skip
+    cfg = config(dataset=SENSOR, rate=400, count=2400, event_time=event_time, truth=truth)
     result: list[int] = []
     with running(cfg) as server:
         args = ["watermark", "--socket", "--host", "127.0.0.1", "--port", str(server.port),

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from consumer import retail_app
+from consumer.inputs import FolderInput
 from consumer.output import OutputConfig
+from generator import RETAIL
 from generator.cli import main
 
 
@@ -75,13 +77,13 @@ def test_retail_stream_of_the_replay_equals_static_of_the_source(
     out = tmp_path / "replayed"
     assert main(["replay", str(retail_sample), str(out), "--interval", "0", "--quiet"]) == 0
     stream_cfg = retail_app.RetailConsumerConfig(
-        directory=str(out),
+        source=FolderInput(str(out), RETAIL),
         output=OutputConfig(sink="memory", available_now=True, query_name="replayed"),
         quiet=True,
     )
     retail_app.run(spark, stream_cfg, err=io.StringIO())
     static_cfg = retail_app.RetailConsumerConfig(
-        directory=str(retail_sample), output=OutputConfig()
+        source=FolderInput(str(retail_sample), RETAIL), output=OutputConfig()
     )
 
     def rows(df: Any) -> set[tuple[object, ...]]:

@@ -10,10 +10,8 @@ import pytest
 
 from generator import PERSON, RETAIL
 from generator.cli import main
-from generator.engine import Engine
-from generator.formats import csv_body
 from tests.conftest import REPO
-from tests.socket_helpers import LineClient, config, running
+from tests.socket_helpers import LineClient, config, running, sequence, wait_exit
 
 
 def test_rows_are_csv_lines_of_the_data_set() -> None:
@@ -21,9 +19,8 @@ def test_rows_are_csv_lines_of_the_data_set() -> None:
         client = LineClient(server.port)
         lines = client.rest()
     assert len(lines) == 1000
-    # the same engine and seed as the file generator: the first rows are its first rows
-    expected = bytes(csv_body(Engine(PERSON, 7, rows_per_file=65_536).table(1))).split(b"\n")
-    assert lines == expected[:1000]
+    # the seed's one sequence: the first rows are the ones `generator files --seed 7` lands
+    assert lines == sequence(PERSON, 7, 1000)
     assert all(len(line.split(b",")) == 5 for line in lines)
 
 
@@ -42,11 +39,13 @@ def test_two_clients_broadcast_the_same_stream() -> None:
     second.close()
 
 
-def test_each_gives_every_client_a_stream_of_its_own() -> None:
+def test_each_gives_every_client_the_sequence_from_its_start() -> None:
     with running(config(fanout="each", rate=0)) as server:
-        a, b = LineClient(server.port), LineClient(server.port)
-        la, lb = a.lines(500), b.lines(500)
-    assert len(set(la) & set(lb)) < 5
+        a = LineClient(server.port)
+        first = a.lines(700)
+        b = LineClient(server.port)  # later: its stream starts at row 0 all the same
+        la, lb = first + a.lines(300), b.lines(1000)
+    assert la == lb == sequence(PERSON, 7, 1000)
     a.close()
     b.close()
 
@@ -58,20 +57,14 @@ def test_count_per_client_in_each_mode_then_the_server_exits() -> None:
         assert len(b.rest()) == 300
         a.close()
         b.close()
-        deadline = time.monotonic() + 10
-        while server.exit_code is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.exit_code == 0
+        assert wait_exit(server) == 0
 
 
 def test_count_closes_clients_cleanly_and_exits_0() -> None:
     with running(config(count=5000, rate=0)) as server:
         client = LineClient(server.port)
         lines = client.rest()
-        deadline = time.monotonic() + 10
-        while server.exit_code is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.exit_code == 0
+        assert wait_exit(server) == 0
     assert len(lines) == 5000
     assert client.closed_by_server
 
@@ -80,7 +73,7 @@ def test_duration_ends_the_run() -> None:
     with running(config(duration=0.5, rate=100)) as server:
         client = LineClient(server.port)
         lines = client.rest(timeout=10)
-        assert server.exit_code == 0 or server.exit_code is None
+        assert wait_exit(server) == 0
     # rows start when the client is there; 0.5 s at 100 rows/s is 50 at most
     assert 1 <= len(lines) <= 60
 
@@ -108,8 +101,7 @@ def test_fractional_rate() -> None:
 
 
 def test_clients_come_and_go_while_one_keeps_receiving() -> None:
-    seq_source = Engine(PERSON, 7, rows_per_file=65_536)
-    expected = bytes(csv_body(seq_source.table(1))).split(b"\n")
+    expected = sequence(PERSON, 7, 40_000)
     with running(config(rate=0)) as server:
         steady = LineClient(server.port)
         got = steady.lines(1000)
@@ -142,7 +134,7 @@ def test_a_slow_client_is_dropped_and_the_others_keep_going() -> None:
     fast.close()
 
 
-def test_stdin_line_held_until_the_first_client(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_stdin_line_held_until_the_first_client() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "generator", "socket", "0", "--stdin"],
         cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -153,12 +145,16 @@ def test_stdin_line_held_until_the_first_client(tmp_path) -> None:  # type: igno
     port = int(first.rsplit(":", 1)[1])
     proc.stdin.write(b"Jean-George Perrin\n")
     proc.stdin.flush()
-    time.sleep(0.3)  # the line arrives while nobody is connected
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the server has the line, and nobody is connected to take it
+        if b"held for the first client" in line:
+            break
     client = LineClient(port)
     assert client.lines(1) == [b"Jean-George Perrin"]
     proc.stdin.write(b"Leor Finkelberg\nno newline at the end")
     proc.stdin.close()  # end of input: finish sending, then exit
     assert client.rest() == [b"Leor Finkelberg", b"no newline at the end"]
+    proc.stderr.close()
     assert proc.wait(timeout=20) == 0
     client.close()
 
@@ -216,10 +212,14 @@ def test_sigterm_stops_cleanly() -> None:
 
 
 def test_retail_rows_over_the_socket() -> None:
-    with running(config(dataset=RETAIL, count=3000)) as server:
-        lines = LineClient(server.port).rest()
-    assert len(lines) == 3000
+    with running(config(dataset=RETAIL, count=200_000)) as server:
+        lines = LineClient(server.port).rest(timeout=60)
+    assert len(lines) == 200_000
     assert lines[0].startswith(b"536365,")
+    assert lines[:50_000] == sequence(RETAIL, 7, 50_000)
+    # the socket walks through the days, as the files do: one a day
+    days = {line.split(b",")[4][:10] for line in lines[::97] if b'"' not in line}
+    assert len(days) > 100
 
 
 def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,168 @@
+"""Where a consumer's rows come from: a watched folder or a socket server.
+
+An input makes the streaming DataFrame of a data set and starts the query that reads it: a
+folder is waited for until it exists; a socket server is retried until it listens (Spark's
+socket source dies on "Connection refused") and watched while the query runs (Spark's source
+never notices that the server went away).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TextIO
+
+from consumer.errors import ServerGone
+from consumer.output import quieter_log
+from consumer.server_watch import ServerWatch
+from consumer.session import read_csv_stream, split_value
+from consumer.waiting import NotListening, retry_until_listening, wait_for_folder
+from generator.errors import UsageError
+from generator.spec import Dataset
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming.query import StreamingQuery
+
+CleanSource = Literal["off", "archive", "delete"]
+Watch = Callable[[], None] | None
+FORMATS = ("csv", "json")
+
+
+@dataclass(frozen=True)
+class FolderInput:
+    """Files landing in a folder, read with the data set's schema, N files a micro-batch."""
+
+    directory: str
+    dataset: Dataset
+    format: str = "csv"  # or "json": JSON lines
+    max_files_per_trigger: int = 1
+    clean_source: CleanSource = "off"  # Spark's cleanSource: what to do with files it has read
+    archive_dir: str | None = None  # sourceArchiveDir, for clean_source "archive"
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise UsageError(f"--format is csv or json, not {self.format!r}")
+        if self.max_files_per_trigger < 1:
+            raise UsageError(
+                f"--max-files-per-trigger must be 1 or more, not {self.max_files_per_trigger}"
+            )
+        if self.clean_source not in ("off", "archive", "delete"):
+            raise UsageError(f"--clean-source is archive or delete, not {self.clean_source!r}")
+        if self.clean_source == "archive" and self.archive_dir is None:
+            raise UsageError("--clean-source archive needs --archive-dir DIR (where files go)")
+        if self.archive_dir is not None and self.clean_source != "archive":
+            raise UsageError("--archive-dir goes with --clean-source archive")
+        if self.archive_dir is not None and _inside(self.archive_dir, self.directory):
+            # Spark would list the archived files again as new input
+            raise UsageError(
+                f"--archive-dir {self.archive_dir} is inside the folder read, {self.directory}: "
+                "put it beside it"
+            )
+
+    def describe(self) -> str:
+        return f"folder {self.directory}"
+
+    def frame(self, spark: SparkSession) -> DataFrame:
+        options = {}
+        if self.clean_source != "off":
+            options["cleanSource"] = self.clean_source
+            if self.archive_dir is not None:
+                options["sourceArchiveDir"] = self.archive_dir
+        return read_csv_stream(spark, self.directory, self.dataset, self.max_files_per_trigger,
+                               self.format, options)  # fmt: skip
+
+    def open(
+        self, spark: SparkSession, start: Callable[[], StreamingQuery], err: TextIO,
+        log_level: str,
+    ) -> tuple[StreamingQuery, Watch]:  # fmt: skip
+        wait_for_folder(self.directory, err)
+        return start(), None
+
+
+@dataclass(frozen=True)
+class SocketInput:
+    """Lines from a TCP server (`python -m generator socket`), split into the data set's
+    columns."""
+
+    dataset: Dataset
+    host: str = "localhost"
+    port: int = 9999
+    format: str = "csv"  # or "json": JSON lines
+    connect_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise UsageError(f"--format is csv or json, not {self.format!r}")
+        if not 1 <= self.port <= 65535:
+            raise UsageError(f"--port must be 1..65535, not {self.port}")
+        if not self.connect_timeout > 0:
+            raise UsageError(f"--connect-timeout must be more than 0, not {self.connect_timeout}")
+
+    def describe(self) -> str:
+        return f"socket {self.host}:{self.port}"
+
+    def frame(self, spark: SparkSession) -> DataFrame:
+        from pyspark.sql import functions as F
+
+        lines = (
+            spark.readStream.format("socket")
+            .option("host", self.host)
+            .option("port", self.port)
+            .load()
+        )
+        return lines.select(*split_value(F.col("value"), self.dataset, self.format))
+
+    def open(
+        self, spark: SparkSession, start: Callable[[], StreamingQuery], err: TextIO,
+        log_level: str,
+    ) -> tuple[StreamingQuery, Watch]:  # fmt: skip
+        """Start the query once the server listens; a watch that raises when it goes away."""
+        jvm_pid = int(spark._jvm.ProcessHandle.current().pid())  # type: ignore[union-attr]
+        watch = ServerWatch(jvm_pid, self.host, self.port)
+
+        def attempt() -> StreamingQuery:
+            query = start()
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                if not query.isActive:
+                    failure = str(query.exception() or "")
+                    if "Connection refused" in failure:
+                        raise NotListening(failure)
+                    return query  # another failure: the wait reports it
+                state = watch.state()
+                if state == "connected" or (state == "unknown" and not watch.can_tell):
+                    return query
+                time.sleep(0.05)  # the query connects in its own thread, within a second
+            query.stop()
+            raise NotListening("timed out connecting")
+
+        def server_still_there() -> None:
+            if watch.state() == "closed":
+                raise ServerGone(
+                    f"the server on {self.host}:{self.port} went away: Spark's socket source "
+                    "never reconnects; start the server again, then this consumer"
+                )
+
+        # a refused connection fails the query with an ERROR and a stack trace: quiet while trying
+        with quieter_log(spark, log_level):
+            query = retry_until_listening(attempt, self.host, self.port, self.connect_timeout,
+                                          err)  # fmt: skip
+        return query, server_still_there
+
+
+Input = FolderInput | SocketInput
+
+
+def _inside(path: str, folder: str) -> bool:
+    if "://" in path or "://" in folder:
+        return False
+    inner, outer = Path(path).resolve(), Path(folder).resolve()
+    return inner == outer or outer in inner.parents
+
+
+def default_err(err: TextIO | None) -> TextIO:
+    return err if err is not None else sys.stderr

@@ -1,0 +1,106 @@
+"""Event time: the simulated clock behind `clock` columns, and the options that set it.
+
+Row k of a run happens at `start + k * seconds_per_row`; `disorder` and late rows pull some rows
+back in time. The options (`--start`, `--speed`, `--disorder`, `--late-fraction`,
+`--max-lateness`, and the ground truth's window and watermark) are one `EventTime` value shared
+by every command and the Spark data source: their defaults and rules are written here once.
+numpy is imported only when times are drawn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+from generator.errors import UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from generator.spec import Dataset
+
+TRUTH_WINDOW = 60  # seconds: the windows of _truth.jsonl
+TRUTH_WATERMARK = 10  # seconds: the watermark delay _truth.jsonl judges lateness by
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The simulated clock: row k at start + k * seconds_per_row, then disorder and lateness."""
+
+    start: int  # epoch seconds (UTC)
+    seconds_per_row: float = 1.0
+    disorder: float = 0.0  # every row up to this many seconds earlier than the clock
+    late_fraction: float = 0.0  # this fraction of rows ...
+    max_lateness: float = 0.0  # ... up to this many seconds behind the clock
+
+    def event_times(self, first_row: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        import numpy as np
+
+        t = self.start + (first_row + np.arange(n, dtype=np.float64)) * self.seconds_per_row
+        if self.disorder > 0:
+            t -= rng.random(n) * self.disorder
+        if self.late_fraction > 0 and self.max_lateness > 0:
+            late = rng.random(n) < self.late_fraction
+            t -= np.where(late, (1.0 - rng.random(n)) * self.max_lateness, 0.0)
+        seconds: np.ndarray = np.floor(t).astype(np.int64)
+        return seconds
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventTime:
+    """The event-time options of a run. `None` and zero mean "not given"."""
+
+    start: dt.datetime | None = None  # default: now
+    speed: float | None = None  # simulated seconds per real second (default 1)
+    disorder: float = 0.0
+    late_fraction: float = 0.0
+    max_lateness: float = 0.0
+    truth_window: int = TRUTH_WINDOW
+    truth_watermark: int = TRUTH_WATERMARK
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.start.tzinfo is None:
+            object.__setattr__(self, "start", self.start.replace(tzinfo=dt.UTC))
+        for name, least in (("disorder", 0.0), ("late_fraction", 0.0), ("max_lateness", 0.0),
+                            ("truth_watermark", 0)):  # fmt: skip
+            if getattr(self, name) < least:
+                raise UsageError(f"{_option(name)} must be 0 or more, not {getattr(self, name)}")
+        if self.speed is not None and not self.speed > 0:
+            raise UsageError(f"--speed must be more than 0, not {self.speed}")
+        if self.truth_window < 1:
+            raise UsageError(f"--truth-window must be 1 or more, not {self.truth_window}")
+        if self.late_fraction > 1:
+            raise UsageError(f"--late-fraction must be between 0 and 1, not {self.late_fraction}")
+        if self.late_fraction > 0 and not self.max_lateness:
+            raise UsageError("--late-fraction needs --max-lateness SECONDS (how late)")
+
+    def given(self) -> list[str]:
+        """The options set to something other than their defaults, as command-line names."""
+        default = EventTime()
+        return [_option(f.name) for f in fields(self) if getattr(self, f.name) != getattr(
+            default, f.name)]  # fmt: skip
+
+    def check_for(self, dataset: Dataset) -> None:
+        """Event-time options on a data set without an event-time column are a mistake."""
+        given = self.given()
+        if dataset.event_time_column is None and given:
+            raise UsageError(
+                f"{given[0]} is for data sets with an event-time column (sensor), "
+                f"not {dataset.name!r}"
+            )
+
+    def clock(self, rows_per_second: float, now: dt.datetime | None = None) -> Clock:
+        """The clock of a run that makes `rows_per_second` rows per real second."""
+        start = self.start or now or dt.datetime.now(dt.UTC)
+        return Clock(
+            start=int(start.timestamp()),
+            seconds_per_row=(self.speed or 1.0) / rows_per_second,
+            disorder=self.disorder,
+            late_fraction=self.late_fraction,
+            max_lateness=self.max_lateness,
+        )
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")

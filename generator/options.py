@@ -1,0 +1,129 @@
+"""Option converters: text from a command line (or a Spark data source option) to a checked
+value. Both command lines and the Spark data source use these, so a value means the same and is
+refused with the same words everywhere. Each raises ValueError with a short reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+from typing import NoReturn
+
+from generator.errors import UsageError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting: one line, one place."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+class OptionError(argparse.ArgumentTypeError, ValueError):
+    """A value an option cannot take; argparse names the option, other callers add it."""
+
+
+def _whole(text: str | int, least: int) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise OptionError(f"not a whole number: {text!r}") from None
+    if isinstance(text, float) and value != text:
+        raise OptionError(f"not a whole number: {text!r}")
+    if value < least:
+        raise OptionError(f"must be {least} or more, not {value}")
+    return value
+
+
+def positive_int(text: str | int) -> int:
+    return _whole(text, 1)
+
+
+def non_negative_int(text: str | int) -> int:
+    return _whole(text, 0)
+
+
+def number(text: str | float) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise OptionError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise OptionError(f"not a finite number: {text!r}")
+    return value
+
+
+def non_negative_float(text: str | float) -> float:
+    value = number(text)
+    if value < 0:
+        raise OptionError(f"must be 0 or more, not {text}")
+    return value
+
+
+def positive_float(text: str | float) -> float:
+    value = number(text)
+    if value <= 0:
+        raise OptionError(f"must be more than 0, not {text}")
+    return value
+
+
+def fraction(text: str | float) -> float:
+    value = number(text)
+    if not 0 <= value <= 1:
+        raise OptionError(f"must be between 0 and 1, not {text}")
+    return value
+
+
+def port_number(text: str | int) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise OptionError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise OptionError(f"must be 0..65535, not {value}")
+    return value
+
+
+def client_port(text: str | int) -> int:
+    """A port to connect to: 0 picks nothing there."""
+    value = port_number(text)
+    if value == 0:
+        raise OptionError("must be 1..65535, not 0")
+    return value
+
+
+def period(text: str) -> float:
+    """Seconds from `90`, `90s`, `15m`, `6h` or `1d`."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value_text, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        value = float(value_text) * units[unit]
+    except ValueError:
+        raise OptionError(f"not a period: {text!r} (e.g. 1d, 6h, 15m, 90)") from None
+    if not value > 0:
+        raise OptionError(f"must be more than 0, not {text}")
+    return value
+
+
+def iso_time(text: str | dt.datetime) -> dt.datetime:
+    """A time, UTC unless it names an offset."""
+    if isinstance(text, dt.datetime):
+        value = text
+    else:
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except (TypeError, ValueError):
+            raise OptionError(f"not an ISO time: {text!r} (e.g. 2026-01-01T09:00:00)") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def boolean(text: str | bool) -> bool:
+    if isinstance(text, bool):
+        return text
+    lowered = str(text).strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise OptionError(f"not true or false: {text!r}")
