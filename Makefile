@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint bench java clean
+.PHONY: test quick demo lint bench java clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 is required: install python3.11" >&2; exit 1; }
@@ -20,6 +20,11 @@ test: $(VENV)/.installed java
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+# the quick lane: everything but the tests marked slow (about a minute and a half)
+quick: $(VENV)/.installed java
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow"
+
 demo: $(VENV)/.installed java
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
@@ -30,6 +35,7 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python scripts/bench_generator.py
+	$(BIN)/python scripts/bench_landing.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

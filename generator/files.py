@@ -338,10 +338,13 @@ def _resume_point(config: FilesConfig, manifests: list[Manifest]) -> tuple[int, 
     naming = config.ds.naming
     newest, mtime = 0, 0
     for folder in config.folders:
-        for entry in os.scandir(folder):
-            index = index_of(naming, entry.name)
-            if index is None or entry.name.startswith((".", "_")):
-                continue
+        with os.scandir(folder) as listing:
+            found = [(index_of(naming, e.name), e) for e in listing
+                     if not e.name.startswith((".", "_"))]  # fmt: skip
+        numbered = [(i, e) for i, e in found if i is not None]
+        if numbered:
+            # files land in number order with increasing mtimes: the newest is the last one
+            index, entry = max(numbered, key=lambda pair: pair[0])
             newest = max(newest, index)
             mtime = max(mtime, entry.stat().st_mtime_ns)
     rows = 0

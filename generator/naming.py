@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from generator.spec import Naming
@@ -61,5 +62,10 @@ def index_of(naming: Naming, name: str) -> int | None:
             if (first + dt.timedelta(days=k)).weekday() not in naming.skip_weekdays:
                 index += 1
         return index
-    match = re.fullmatch(re.escape(naming.prefix) + r"(\d+)", stem)
+    match = _numbered(naming.prefix).fullmatch(stem)
     return int(match.group(1)) if match else None
+
+
+@functools.lru_cache(maxsize=16)
+def _numbered(prefix: str) -> re.Pattern[str]:
+    return re.compile(re.escape(prefix) + r"(\d+)")

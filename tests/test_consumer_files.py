@@ -147,3 +147,44 @@ def test_multi_two_streams_stopped_by_the_timeout(spark: Any, tmp_path: Path) ->
     assert upper.where("fname != upper(fname)").count() == 0
     assert lower.where("fname != lower(fname)").count() == 0
     assert "multi_1 batch 0" in err.getvalue() and "multi_2 batch 0" in err.getvalue()
+
+
+def test_clean_source_archives_what_spark_has_read_and_the_generator_numbers_on(
+    spark: Any, tmp_path: Path
+) -> None:
+    """Spark's cleanSource moves a batch's files once the next batch commits (so the last
+    batch's file stays until the next run); the generator, restarted on the thinned folder,
+    numbers on from its manifest instead of reusing names Spark has already seen."""
+    folder, archive = tmp_path / "in", tmp_path / "archive"
+    land(folder, files=4, rows=10)
+    source = FolderInput(str(folder), PERSON, clean_source="archive", archive_dir=str(archive))
+    out = tmp_path / "out"
+    sink = OutputConfig(sink="parquet", available_now=True, checkpoint=str(tmp_path / "cp"),
+                        path=str(out))  # fmt: skip
+    config = files_app.FilesConsumerConfig(source=source, output=sink, quiet=True)
+    files_app.run(spark, config, err=io.StringIO())
+    assert spark.read.parquet(str(out)).count() == 40
+    archived = sorted(p.name for p in archive.rglob("part-*.csv"))
+    assert archived == ["part-000001.csv", "part-000002.csv", "part-000003.csv"]
+    assert sorted(p.name for p in folder.glob("part-*.csv")) == ["part-000004.csv"]
+    land(folder, files=2, rows=10)
+    assert sorted(p.name for p in folder.glob("part-*.csv")) == [
+        "part-000004.csv", "part-000005.csv", "part-000006.csv"]  # fmt: skip
+    files_app.run(spark, config, err=io.StringIO())
+    assert spark.read.parquet(str(out)).count() == 60  # the new files, each once
+    assert len(list(archive.rglob("part-*.csv"))) == 5
+
+
+def test_clean_source_options_are_checked_before_spark_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    for extra, message in (
+        (["--clean-source", "archive"], "--clean-source archive needs --archive-dir DIR"),
+        (["--archive-dir", str(tmp_path / "a")], "--archive-dir goes with --clean-source"),
+        (["--clean-source", "archive", "--archive-dir", str(folder / "old")],
+         "is inside the folder read"),
+    ):  # fmt: skip
+        assert main(["files", str(folder), *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1

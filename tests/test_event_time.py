@@ -122,6 +122,8 @@ def test_check_fails_when_the_watermark_differs(
     out = capsys.readouterr().out
     assert code == 1
     assert "DIFFER" in out
+    # and it says why: the truth was made for another watermark than the query's
+    assert "the truth was made for a watermark of 20 s and the query uses 200 s" in out
 
 
 @pytest.mark.parametrize(

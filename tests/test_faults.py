@@ -21,6 +21,9 @@ from typing import Any
 import pytest
 
 from consumer.cli import main as consumer_main
+from generator import UsageError
+from generator.files import FilesConfig
+from generator.files import run as run_files
 from generator.manifest import MANIFEST
 from tests.conftest import REPO
 
@@ -282,3 +285,42 @@ def _rss_mb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) // 1024
     return 0
+
+
+@pytest.mark.slow
+def test_landing_appends_to_the_manifest_of_a_folder_of_10000_files(tmp_path: Path) -> None:
+    """The manifest is appended to, never rewritten: landing 1,000 files into a folder that
+    holds 10,000 leaves the first 10,000 lines as they were, in the same file. (How long each
+    takes is scripts/bench_landing.py's to say.)"""
+    cfg = dict(rows_per_file=3, interval=0, quiet=True, seed=8)
+    run_files(FilesConfig(tmp_path / "empty", "person", files=1000, **cfg))  # type: ignore[arg-type]
+    folder = tmp_path / "full"
+    run_files(FilesConfig(folder, "person", files=10_000, **cfg))  # type: ignore[arg-type]
+    before = (folder / MANIFEST).read_bytes()
+    inode = (folder / MANIFEST).stat().st_ino
+    run_files(FilesConfig(folder, "person", files=1000, **cfg))  # type: ignore[arg-type]
+    after = (folder / MANIFEST).read_bytes()
+    assert (folder / MANIFEST).stat().st_ino == inode
+    assert after.startswith(before)
+    lines = [json.loads(line) for line in after.splitlines()]
+    assert len(lines) == 11_000 == len(list(folder.glob("part-*.csv")))
+    assert [e["start"] for e in lines[-2:]] == [32_994, 32_997]  # the sequence continues
+    assert len(list((tmp_path / "empty").glob("part-*.csv"))) == 1000
+
+
+def test_a_torn_last_manifest_line_is_cut_and_its_file_listed_again(tmp_path: Path) -> None:
+    run_files(FilesConfig(tmp_path, "person", seed=4, files=3, interval=0, quiet=True))
+    whole = (tmp_path / MANIFEST).read_bytes()
+    torn = whole[: whole.rindex(b"\n", 0, len(whole) - 1) + 1] + b'{"file":"part-000003.c'
+    (tmp_path / MANIFEST).write_bytes(torn)  # a crash in the middle of the third line
+    run_files(FilesConfig(tmp_path, "person", seed=4, files=1, interval=0, quiet=True))
+    entries = manifest(tmp_path)
+    assert [e["file"] for e in entries] == [f"part-00000{i}.csv" for i in range(1, 5)]
+    assert entries[2]["seed"] is None  # listed again from the file itself
+    assert entries[3]["start"] == 30  # and the sequence went on after it
+    # a damaged line that is not the last is not a crash's doing: one line, exit 2
+    lines = (tmp_path / MANIFEST).read_bytes().split(b"\n")
+    lines[1] = b"{not json"
+    (tmp_path / MANIFEST).write_bytes(b"\n".join(lines))
+    with pytest.raises(UsageError, match="damaged at line 2"):
+        run_files(FilesConfig(tmp_path, "person", seed=4, files=1, interval=0, quiet=True))
