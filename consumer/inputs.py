@@ -67,7 +67,7 @@ class FolderInput:
         return f"folder {self.directory}"
 
     def frame(self, spark: SparkSession) -> DataFrame:
-        options = {}
+        options: dict[str, str] = {}
         if self.clean_source != "off":
             options["cleanSource"] = self.clean_source
             if self.archive_dir is not None:

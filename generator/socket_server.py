@@ -67,7 +67,7 @@ class SocketConfig:
         object.__setattr__(self, "dataset", dataset)
         if self.seed is None:
             object.__setattr__(self, "seed", secrets.randbelow(2**31))
-        if self.seed < 0:
+        if self.seed is not None and self.seed < 0:
             raise UsageError(f"--seed must be 0 or more, not {self.seed}")
         if not 0 <= self.port <= 65535:
             raise UsageError(f"PORT must be 0..65535, not {self.port}")

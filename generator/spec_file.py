@@ -31,7 +31,6 @@ from generator.spec import (
     Source,
 )
 
-_KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 _TUPLES = {"weights", "edges", "hour_weights", "patterns", "skip_weekdays"}
 
 
@@ -79,7 +78,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise _Problem(f"{label}: expected a table, not {data!r}")
     known = {f.name for f in dataclasses.fields(cls)}
-    tag = {"kind"} if cls in _KIND_OF else set()  # a source's kind names its class
+    tag = {"kind"} if issubclass(cls, Source) else set()  # a source's kind names its class
     extra = sorted(set(data) - known - tag)
     if extra:
         raise _Problem(f"{label}: unknown key {extra[0]!r} (known: {', '.join(sorted(known))})")
@@ -154,8 +153,8 @@ def to_data(obj: Any) -> Any:
     """A declaration as plain TOML-ready data; fields left at their defaults are left out."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         out: dict[str, Any] = {}
-        if type(obj) in _KIND_OF:
-            out["kind"] = _KIND_OF[type(obj)]
+        if isinstance(obj, Source):
+            out["kind"] = obj.kind
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
             default = (

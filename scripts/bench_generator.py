@@ -130,8 +130,10 @@ def main() -> None:
         print(f"{'naive loop (Faker per field, csv.writer)':<50} {base:>12,.0f} rows/s")
         print(f"{'value engine, CSV rendered in memory, 1 core':<50} {mem_rate:>12,.0f} rows/s"
               f"   {mem_rate / base:>6,.0f}x naive   {row_bytes:.1f} B/row")  # fmt: skip
-        for label, rows_s, mb_s in (("generator files, landed, 1 core", one, one_mb),
-                                    (f"generator files, landed, {cores} cores", every, every_mb)):
+        for label, rows_s, mb_s in (
+            ("generator files, landed, 1 core", one, one_mb),
+            (f"generator files, landed, {cores} cores", every, every_mb),
+        ):
             print(f"{label:<50} {rows_s:>12,.0f} rows/s   {rows_s / base:>6,.0f}x naive   "
                   f"{mb_s:,.0f} MB/s = {mb_s / ceiling:.0%} of the disk")  # fmt: skip
         print(f"{'the disk: same files pre-made, landed (fsynced)':<50} {'':>12}"

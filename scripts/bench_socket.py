@@ -29,7 +29,7 @@ sys.path.insert(0, sys.argv[1])
 from generator import PERSON
 from generator.engine import Engine
 from generator.formats import csv_body
-block = bytes(csv_body(Engine(PERSON, 1, rows_per_file=1_000_000).table(1)))  # encoded once
+block = b"".join(bytes(csv_body(p)) for p in Engine(PERSON, 1).pieces(0, 1_000_000))  # encoded once
 listener = socket.create_server(("127.0.0.1", 0))
 print(listener.getsockname()[1], flush=True)
 conn, _ = listener.accept()

@@ -94,9 +94,7 @@ def test_the_truth_defaults_are_written_once() -> None:
         (lambda t: ReplayConfig(t, t / "out", interval=1, speed=2), "do not go together"),
     ],
 )  # fmt: skip
-def test_configs_check_their_rules_when_built(
-    tmp_path: Path, build: object, message: str
-) -> None:
+def test_configs_check_their_rules_when_built(tmp_path: Path, build: object, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         build(tmp_path)  # type: ignore[operator]
     assert not list(tmp_path.iterdir())  # nothing written
