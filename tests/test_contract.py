@@ -108,3 +108,17 @@ def test_socket_truth_holds_every_row_sent_once_the_server_stops(tmp_path: Path)
         assert len(LineClient(server.port).rest()) == 30_000
     lines = truth.read_text().splitlines()
     assert sum(json.loads(line)["events"] for line in lines) == 30_000
+
+
+def test_replay_config_from_python_lands_what_the_cli_lands(tmp_path: Path) -> None:
+    from generator import replay
+    from tests.conftest import RETAIL_SAMPLE
+
+    assert main(["replay", str(RETAIL_SAMPLE), str(tmp_path / "cli"), "--interval", "0",
+                 "--files", "2", "--quiet"]) == 0  # fmt: skip
+    cfg = ReplayConfig(RETAIL_SAMPLE, tmp_path / "py", interval=0, files=2, quiet=True)
+    assert replay.run(cfg) == 0
+    names = sorted(p.name for p in (tmp_path / "cli").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "py").iterdir()) and len(names) == 2
+    for name in names:
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes()
