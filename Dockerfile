@@ -1,7 +1,7 @@
 # This project on top of the official Spark image of exactly the pinned pyspark version
 # (pyproject.toml), so driver and executors run the same Spark and the same Python.
 # Built by docker-compose.yml; the version is checked against the pin by tests/test_compose.py.
-ARG SPARK_VERSION=4.1.2
+ARG SPARK_VERSION=4.2.0
 FROM apache/spark:${SPARK_VERSION}
 
 USER root

@@ -7,21 +7,25 @@ that cannot go on (no server, the server went away, a failed query) is one line 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from consumer.errors import EXIT_FAILED, StreamFailed
-from consumer.inputs import FolderInput, SocketInput
+from consumer.inputs import FolderInput, SocketInput, SyntheticInput
 from consumer.output import SINKS, OutputConfig
 from consumer.session import LOG_LEVELS, SessionConfig
-from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW
+from consumer.watermark_app import SELF_TRUTH
+from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW, EventTime
 from generator.datasets import DATASETS, get_dataset
 from generator.errors import EXIT_USAGE, UsageError
 from generator.options import (
     Parser,
     client_port,
+    fraction,
+    iso_time,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -45,12 +49,20 @@ def _common(
     num_rows: int,
     truncate: bool,
     files: bool,
+    synthetic: bool = False,
 ) -> None:
     spark = p.add_argument_group("Spark")
     spark.add_argument(
         "--master",
         help="Spark master URL: local[*], local[2], spark://HOST:7077 "
         "(default: spark-submit's --master, else local[*])",
+    )
+    spark.add_argument(
+        "--remote",
+        default=os.environ.get("SPARK_REMOTE"),
+        metavar="sc://HOST:PORT",
+        help="run on a Spark Connect server (default: $SPARK_REMOTE, else a local or --master "
+        "session)",
     )
     spark.add_argument("--app-name", help="application name (default: the consumer's)")
     spark.add_argument(
@@ -81,6 +93,21 @@ def _common(
             metavar="NAME",
             help=f"data set the stream carries: {', '.join(DATASETS)} (default: {dataset})",
         )
+    if synthetic:
+        g = p.add_argument_group(
+            "made inside Spark (--synthetic)",
+            "the `synthetic` data source: the seed's rows drawn in Spark's executors, no files",
+        )
+        g.add_argument("--synthetic", action="store_true", help="read the synthetic source")
+        g.add_argument("--rate", type=positive_float, default=1.0, metavar="ROWS_PER_SECOND",
+                       help="rows per second, fractional allowed (default: 1)")  # fmt: skip
+        g.add_argument("--seed", type=non_negative_int, default=0, help="(default: 0)")
+        g.add_argument("--rows", type=non_negative_int, metavar="N",
+                       help="end after N rows (needed with --available-now)")  # fmt: skip
+        g.add_argument("--partitions", type=positive_int, metavar="N",
+                       help="partitions per micro-batch (default: 2)")  # fmt: skip
+        g.add_argument("--max-records-per-batch", type=positive_int, metavar="N",
+                       help="at most N rows a micro-batch (default: all there are)")  # fmt: skip
     if files:
         p.add_argument(
             "--max-files-per-trigger",
@@ -171,8 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="The seed's first program: CSV files with the data set's schema, "
         "max files per trigger, a `result` column fname-age, to the console.",
     )
-    f.add_argument("directory", metavar="DIR", help="folder to watch (waited for if missing)")
-    _common(f, dataset="person", num_rows=3, truncate=False, files=True)
+    f.add_argument("directory", nargs="?", metavar="DIR",
+                   help="folder to watch (waited for if missing); or --synthetic")  # fmt: skip
+    _common(f, dataset="person", num_rows=3, truncate=False, files=True, synthetic=True)
     f.set_defaults(handler=_files)
 
     s = sub.add_parser(
@@ -210,12 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Total cost per customer per window(InvoiceDate). Streaming by default "
         "(complete mode, one file per trigger); --static for the batch version.",
     )
-    r.add_argument("directory", metavar="DIR", help="folder of by-day retail CSV files")
+    r.add_argument("directory", nargs="?", metavar="DIR",
+                   help="folder of by-day retail CSV files; or --synthetic")  # fmt: skip
     r.add_argument("--static", action="store_true", help="the batch version, with inferSchema")
     r.add_argument(
         "--window", default="1 day", help="window length, e.g. '1 hour' (default: 1 day)"
     )
-    _common(r, dataset=None, num_rows=5, truncate=True, files=True)
+    _common(r, dataset=None, num_rows=5, truncate=True, files=True, synthetic=True)
     r.set_defaults(handler=_retail)
 
     w = sub.add_parser(
@@ -241,10 +270,25 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument(
         "--check",
         type=Path,
+        nargs="?",
+        const=SELF_TRUTH,
         metavar="TRUTH",
-        help="_truth.jsonl (or its folder) to compare the final windows with",
+        help="_truth.jsonl (or its folder) to compare the final windows with; with "
+        "--synthetic, no TRUTH: the truth is drawn from the same seed",
     )
-    _common(w, dataset="sensor", num_rows=20, truncate=False, files=True)
+    _common(w, dataset="sensor", num_rows=20, truncate=False, files=True, synthetic=True)
+    clock = w.add_argument_group("event time of --synthetic (as the generator's options)")
+    clock.add_argument("--start", type=iso_time, metavar="ISO-TIME",
+                       help="the clock's start (default: the data set's start date, midnight "
+                       "UTC: a replayed batch must draw the same times)")  # fmt: skip
+    clock.add_argument("--speed", type=positive_float, metavar="X",
+                       help="simulated seconds per real second (default: 1)")  # fmt: skip
+    clock.add_argument("--disorder", type=non_negative_float, default=0.0, metavar="SECONDS")
+    clock.add_argument("--late-fraction", type=fraction, default=0.0, metavar="F")
+    clock.add_argument("--max-lateness", type=non_negative_float, default=0.0, metavar="SECONDS")
+    clock.add_argument("--truth-watermark", type=non_negative_int, metavar="SECONDS",
+                       help="the watermark the drawn truth judges lateness by (default: the "
+                       "query's --watermark; another one shows a check that fails)")  # fmt: skip
     w.set_defaults(handler=_watermark)
 
     v = sub.add_parser(
@@ -257,11 +301,17 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--manifest",
         nargs="+",
-        required=True,
+        default=[],
         type=Path,
         metavar="DIR",
         help="folder(s) the generator wrote (with --streams: DIR or its subdirK)",
     )
+    v.add_argument("--seed", type=non_negative_int,
+                   help="instead of --manifest: the seed whose rows the sink holds")  # fmt: skip
+    v.add_argument("--rows", type=non_negative_int, metavar="N",
+                   help="with --seed: rows 0 .. N-1 of its sequence")  # fmt: skip
+    v.add_argument("--dataset", default="person", metavar="NAME",
+                   help="with --seed: the data set (default: person)")  # fmt: skip
     v.add_argument("--sink", required=True, type=Path, metavar="DIR", help="the sink's --output")
     v.add_argument(
         "--format", choices=("parquet", "csv", "json"), default="parquet", help="(default: parquet)"
@@ -291,7 +341,37 @@ def _session(args: argparse.Namespace, default_name: str) -> SessionConfig:
         log_level=args.log_level,
         conf=tuple(args.conf),
         quiet=args.quiet,
+        remote=args.remote,
     )
+
+
+def _synthetic(args: argparse.Namespace, dataset: str = "") -> SyntheticInput:
+    event_time = EventTime()
+    if hasattr(args, "disorder"):
+        event_time = EventTime(start=args.start, speed=args.speed, disorder=args.disorder,
+                               late_fraction=args.late_fraction,
+                               max_lateness=args.max_lateness)  # fmt: skip
+    return SyntheticInput(
+        dataset=get_dataset(dataset or args.dataset),
+        seed=args.seed,
+        rate=args.rate,
+        rows=args.rows,
+        partitions=args.partitions,
+        max_records=args.max_records_per_batch,
+        event_time=event_time,
+    )
+
+
+def _input(args: argparse.Namespace, dataset: str = "") -> FolderInput | SyntheticInput:
+    """The folder, or the synthetic source: one of them."""
+    if args.synthetic == (args.directory is not None):
+        raise UsageError(f"{args.command} reads a folder (DIR) or the synthetic source "
+                         "(--synthetic): name one")  # fmt: skip
+    if args.synthetic:
+        if args.clean_source or args.archive_dir:
+            raise UsageError("--clean-source is for a folder, not --synthetic")
+        return _synthetic(args, dataset)
+    return _folder(args, args.directory, dataset)
 
 
 def _folder(args: argparse.Namespace, directory: str, dataset: str = "") -> FolderInput:
@@ -322,7 +402,7 @@ def _files(args: argparse.Namespace) -> Prepared:
     from consumer import files_app
 
     config = files_app.FilesConsumerConfig(
-        source=_folder(args, args.directory),
+        source=_input(args),
         output=_output(args),
         timeout=args.timeout,
         quiet=args.quiet,
@@ -370,7 +450,7 @@ def _retail(args: argparse.Namespace) -> Prepared:
     from consumer import retail_app
 
     config = retail_app.RetailConsumerConfig(
-        source=_folder(args, args.directory, "retail"),
+        source=_input(args, "retail"),
         output=_output(args),
         static=args.static,
         window=args.window,
@@ -386,16 +466,22 @@ def _retail(args: argparse.Namespace) -> Prepared:
 def _watermark(args: argparse.Namespace) -> Prepared:
     from consumer import watermark_app
 
-    if args.socket == (args.directory is not None):
-        raise UsageError("watermark reads a folder (DIR) or a server (--socket): name one")
+    if [args.socket, args.synthetic, args.directory is not None].count(True) != 1:
+        raise UsageError(
+            "watermark reads a folder (DIR), a server (--socket) or the synthetic source "
+            "(--synthetic): name one"
+        )
     if args.socket and (args.clean_source or args.archive_dir):
         raise UsageError("--clean-source is for a folder, not --socket")
+    if args.check == SELF_TRUTH and not args.synthetic:
+        raise UsageError("--check needs a TRUTH file (or its folder), except with --synthetic")
     config = watermark_app.WatermarkConsumerConfig(
-        source=_socket_input(args) if args.socket else _folder(args, args.directory),
+        source=_socket_input(args) if args.socket else _input(args),
         output=_output(args),
         window=args.window,
         watermark=args.watermark,
         check=args.check,
+        truth_watermark=args.truth_watermark,
         timeout=args.timeout,
         quiet=args.quiet,
         log_level=args.log_level,
@@ -411,7 +497,12 @@ def _verify(args: argparse.Namespace) -> int:
     for folder in [*args.manifest, args.sink]:
         if not folder.is_dir():
             raise UsageError(f"not a folder: {folder}")
-    config = verify.VerifyConfig(tuple(args.manifest), args.sink, args.format)
+    drawn = None
+    if args.seed is not None or args.rows is not None:
+        if args.seed is None or args.rows is None:
+            raise UsageError("verify against a seed needs --seed N and --rows N")
+        drawn = verify.Drawn(get_dataset(args.dataset), args.seed, args.rows)
+    config = verify.VerifyConfig(tuple(args.manifest), args.sink, args.format, drawn)
     return verify.run(config)
 
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from consumer.errors import ServerGone
 from consumer.output import quieter_log
 from consumer.server_watch import ServerWatch
-from consumer.session import read_csv_stream, split_value
+from consumer.session import is_remote, read_csv_stream, split_value
 from consumer.waiting import NotListening, retry_until_listening, wait_for_folder
+from generator.clock import EventTime
 from generator.errors import UsageError
 from generator.spec import Dataset
 
@@ -121,6 +122,9 @@ class SocketInput:
         log_level: str,
     ) -> tuple[StreamingQuery, Watch]:  # fmt: skip
         """Start the query once the server listens; a watch that raises when it goes away."""
+        if is_remote(spark):
+            # Spark Connect: the server connects to the socket, where this side cannot look
+            return start(), None
         jvm_pid = int(spark._jvm.ProcessHandle.current().pid())  # type: ignore[union-attr]
         watch = ServerWatch(jvm_pid, self.host, self.port)
 
@@ -154,7 +158,76 @@ class SocketInput:
         return query, server_still_there
 
 
-Input = FolderInput | SocketInput
+@dataclass(frozen=True)
+class SyntheticInput:
+    """Rows made inside Spark by the `synthetic` data source (`consumer/source.py`): the seed's
+    sequence, `rate` rows a second, up to `rows`."""
+
+    dataset: Dataset
+    seed: int = 0
+    rate: float = 1.0  # rowsPerSecond
+    rows: int | None = None  # where the stream ends
+    partitions: int | None = None  # numPartitions
+    max_records: int | None = None  # maxRecordsPerBatch
+    event_time: EventTime = field(default_factory=EventTime)
+
+    def __post_init__(self) -> None:
+        # the source's own checks, here, before Spark starts: one line, exit 2
+        from consumer.source import SourceOptionError, SourceOptions
+
+        try:
+            SourceOptions.parse(self.options(), stream=True)
+        except SourceOptionError as exc:
+            raise UsageError(str(exc)) from None
+
+    def options(self) -> dict[str, str]:
+        """The data source options, as text. A built-in data set goes by name, any other as its
+        declaration's text: a Spark Connect server need not see the spec file."""
+        from generator.datasets import DATASETS
+        from generator.spec_file import dumps
+
+        opts = {"seed": str(self.seed), "rowsPerSecond": repr(self.rate)}
+        if DATASETS.get(self.dataset.name) == self.dataset:
+            opts["dataset"] = self.dataset.name
+        else:
+            opts["spec"] = dumps(self.dataset)
+        for name, value in (("rows", self.rows), ("numPartitions", self.partitions),
+                            ("maxRecordsPerBatch", self.max_records)):  # fmt: skip
+            if value is not None:
+                opts[name] = str(value)
+        et = self.event_time
+        for name, given in (("start", et.start), ("speed", et.speed),
+                            ("disorder", et.disorder or None),
+                            ("lateFraction", et.late_fraction or None),
+                            ("maxLateness", et.max_lateness or None)):  # fmt: skip
+            if given is not None:
+                opts[name] = given.isoformat() if hasattr(given, "isoformat") else repr(given)
+        return opts
+
+    @property
+    def format(self) -> str:
+        return "synthetic"
+
+    def describe(self) -> str:
+        return f"synthetic {self.dataset.name} (seed {self.seed}, {self.rate:g} rows/s)"
+
+    def frame(self, spark: SparkSession) -> DataFrame:
+        from consumer.source import register
+
+        register(spark)
+        reader = spark.readStream.format("synthetic")
+        for key, value in self.options().items():
+            reader = reader.option(key, value)
+        return reader.load()
+
+    def open(
+        self, spark: SparkSession, start: Callable[[], StreamingQuery], err: TextIO,
+        log_level: str,
+    ) -> tuple[StreamingQuery, Watch]:  # fmt: skip
+        return start(), None
+
+
+Input = FolderInput | SocketInput | SyntheticInput
 
 
 def _inside(path: str, folder: str) -> bool:

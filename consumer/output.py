@@ -104,6 +104,11 @@ def batch_lines(spark: SparkSession, quiet: bool, err: TextIO | None = None) -> 
 @contextmanager
 def quieter_log(spark: SparkSession, level: str) -> Iterator[None]:
     """Spark's log at FATAL for the block (expected failures), then back at `level`."""
+    from consumer.session import is_remote
+
+    if is_remote(spark):  # the server's log is the server's
+        yield
+        return
     spark.sparkContext.setLogLevel("FATAL")
     try:
         yield
@@ -115,10 +120,25 @@ def _deliver_pending_events(spark: SparkSession, timeout_ms: int = 10_000) -> No
     """Progress events reach listeners asynchronously: let the last batch's line out first."""
     from py4j.protocol import Py4JError
 
+    from consumer.session import is_remote
+
+    if is_remote(spark):
+        time.sleep(0.5)  # events come over the wire: let the last one arrive
+        return
     # an internal API: without it, the last line may come late or not at all
     with contextlib.suppress(Py4JError):
         bus = spark.sparkContext._jsc.sc().listenerBus()
         bus.waitUntilEmpty(timeout_ms)
+
+
+def _between_batches(queries: Sequence[StreamingQuery], patience: float = 3.0) -> None:
+    """Wait (a while) for a moment when no query is running a batch: a stop that cuts a batch
+    short has its tasks log errors that are no one's fault."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        if not any(q.isActive and q.status["isTriggerActive"] for q in queries):
+            return
+        time.sleep(0.002)
 
 
 def await_all(
@@ -127,6 +147,7 @@ def await_all(
     err: TextIO | None = None,
     check: float = 0.5,
     watch: object = None,
+    quiet_stop: tuple[SparkSession, str] | None = None,
 ) -> None:
     """Wait until every query ends, `timeout` seconds pass, or Ctrl-C; then stop them all.
 
@@ -134,6 +155,8 @@ def await_all(
     and its `timedelta(TIMEOUT)` meant days). `timeout` is in seconds, as PySpark's
     `awaitTermination(timeout)` takes it (Java and Scala take milliseconds). `watch`, if given,
     is called every check and may raise to end the wait (the socket consumer's server check).
+    With `quiet_stop` (the session and its log level), Spark's log is quiet while the queries
+    stop: a batch cut short by the stop logs errors that are no one's fault.
     """
     err = err if err is not None else sys.stderr
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -141,6 +164,7 @@ def await_all(
         while any(q.isActive for q in queries):
             if deadline is not None and time.monotonic() >= deadline:
                 print(f"consumer: {timeout:g}s timeout: stopping", file=err, flush=True)
+                _between_batches(queries)
                 break
             if callable(watch):
                 try:
@@ -158,8 +182,10 @@ def await_all(
     except KeyboardInterrupt:
         print("consumer: interrupted: stopping", file=err, flush=True)
     finally:
-        for q in queries:
-            q.stop()
+        quiet = quieter_log(*quiet_stop) if quiet_stop is not None else contextlib.nullcontext()
+        with quiet:
+            for q in queries:
+                q.stop()
     for q in queries:
         failure = q.exception()
         if failure is not None:

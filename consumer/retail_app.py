@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from consumer import runner
-from consumer.inputs import FolderInput
+from consumer.inputs import FolderInput, SyntheticInput
 from consumer.output import OutputConfig, OutputMode
+from generator.errors import UsageError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -24,7 +25,7 @@ MODES: tuple[OutputMode, ...] = ("complete", "update")
 
 @dataclass(frozen=True)
 class RetailConsumerConfig:
-    source: FolderInput  # of the retail data set
+    source: FolderInput | SyntheticInput  # of the retail data set
     output: OutputConfig = OutputConfig(num_rows=5)
     static: bool = False
     window: str = "1 day"
@@ -33,6 +34,8 @@ class RetailConsumerConfig:
     log_level: str = "WARN"
 
     def __post_init__(self) -> None:
+        if self.static and not isinstance(self.source, FolderInput):
+            raise UsageError("--static reads a folder of by-day files (DIR), not --synthetic")
         if not self.static:
             self.output.check(MODES)
 
@@ -67,6 +70,7 @@ def _csv_glob(directory: str) -> str:
 
 
 def static_result(spark: SparkSession, config: RetailConsumerConfig) -> DataFrame:
+    assert isinstance(config.source, FolderInput)
     return purchases_by_customer(static_frame(spark, config.source.directory), config.window)
 
 

@@ -59,4 +59,5 @@ def run(
                 if w is not None:
                     w()
 
-        await_all(queries, timeout, err, watch=watch_all if any(watches) else None)
+        await_all(queries, timeout, err, watch=watch_all if any(watches) else None,
+                  quiet_stop=(spark, log_level))  # fmt: skip

@@ -23,6 +23,21 @@ class SessionConfig:
     log_level: str = "WARN"
     conf: tuple[tuple[str, str], ...] = ()
     quiet: bool = False
+    remote: str | None = None  # a Spark Connect server, sc://HOST:PORT (or SPARK_REMOTE)
+
+    def __post_init__(self) -> None:
+        from generator.errors import UsageError
+
+        if self.remote is not None:
+            if not self.remote.startswith("sc://"):
+                raise UsageError(f"--remote takes sc://HOST:PORT, not {self.remote!r}")
+            if self.master is not None:
+                raise UsageError("--master and --remote both say where Spark runs: give one")
+
+
+def is_remote(spark: SparkSession) -> bool:
+    """A Spark Connect session: no SparkContext and no JVM on this side."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
 def build_session(config: SessionConfig, err: TextIO | None = None) -> SparkSession:
@@ -32,6 +47,15 @@ def build_session(config: SessionConfig, err: TextIO | None = None) -> SparkSess
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
+    if config.remote is not None:
+        # Spark Connect: the server has its own settings; this side only connects
+        spark = SparkSession.builder.remote(config.remote).appName(config.app_name).getOrCreate()
+        for key, value in config.conf:
+            spark.conf.set(key, value)
+        if not config.quiet:
+            print(f"consumer: {config.app_name} on Spark Connect {config.remote}", file=err,
+                  flush=True)  # fmt: skip
+        return spark
     # the console sink's tables, not a progress bar drawn over them (a --conf can turn it back on)
     builder = SparkSession.builder.appName(config.app_name).config(
         "spark.ui.showConsoleProgress", "false"

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from generator.datasets import get_dataset
 from generator.errors import UsageError
 from generator.manifest import format_of, read_landed, read_manifests
+from generator.rows import fixed_clock, table
 from generator.spec import Dataset
 from generator.types import arrow_schema
 
@@ -33,10 +34,29 @@ Row = tuple[object, ...]
 
 
 @dataclass(frozen=True)
+class Drawn:
+    """The rows a sink should hold, by seed: rows [0, rows) of the data set's sequence (as the
+    `synthetic` source or `generator files` made them, event time on the source's default
+    clock)."""
+
+    dataset: Dataset
+    seed: int
+    rows: int
+
+
+@dataclass(frozen=True)
 class VerifyConfig:
-    manifests: tuple[Path, ...]
+    manifests: tuple[Path, ...]  # what the generator landed, or:
     sink: Path
     format: SinkFormat = "parquet"
+    drawn: Drawn | None = None  # the rows a seed makes
+
+    def __post_init__(self) -> None:
+        if bool(self.manifests) == (self.drawn is not None):
+            raise UsageError(
+                "verify against the generator's manifests (--manifest DIR) or a seed's rows "
+                "(--seed N --rows N): name one"
+            )
 
 
 @dataclass(frozen=True)
@@ -129,8 +149,17 @@ def _csv_width(path: Path) -> int:
     return first.count(",") + 1 if first else 0
 
 
+def drawn_rows(drawn: Drawn) -> Counter[Row]:
+    clock = fixed_clock(drawn.dataset)
+    return _rows(table(drawn.dataset, drawn.seed, 0, drawn.rows, clock), drawn.dataset)
+
+
 def verify(config: VerifyConfig) -> Verdict:
-    expected, files, damaged, dataset = expected_rows(list(config.manifests))
+    if config.drawn is not None:
+        expected, files, damaged = drawn_rows(config.drawn), 0, list[str]()
+        dataset = config.drawn.dataset
+    else:
+        expected, files, damaged, dataset = expected_rows(list(config.manifests))
     found = found_rows(config.sink, config.format, dataset)
     missing = sum((expected - found).values())
     extra = found - expected
@@ -150,7 +179,12 @@ def verify(config: VerifyConfig) -> Verdict:
 def run(config: VerifyConfig, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     v = verify(config)
-    print(f"expected {v.expected} rows in {v.files} landed files", file=out)
+    if config.drawn is not None:
+        d = config.drawn
+        print(f"expected {v.expected} rows: {d.dataset.name}, seed {d.seed}, rows 0-{d.rows - 1}",
+              file=out)  # fmt: skip
+    else:
+        print(f"expected {v.expected} rows in {v.files} landed files", file=out)
     print(f"found    {v.found} rows in {config.sink}", file=out)
     print(f"missing {v.missing}, duplicated {v.duplicated}, unexpected {v.unexpected}", file=out)
     for path in v.damaged:

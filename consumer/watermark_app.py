@@ -16,16 +16,18 @@ from typing import TYPE_CHECKING, TextIO
 
 from consumer import runner
 from consumer.errors import ServerGone, StreamFailed
-from consumer.inputs import Input, SocketInput
+from consumer.inputs import Input, SocketInput, SyntheticInput
 from consumer.output import OutputConfig, OutputMode
 from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW
 from generator.errors import UsageError
-from generator.truth import TRUTH, load_truth
+from generator.rows import event_seconds
+from generator.truth import TRUTH, Truth, load_truth
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+SELF_TRUTH = Path("<drawn from the seed>")  # --check with --synthetic: no file to read
 MODES: tuple[OutputMode, ...] = ("append",)
 
 
@@ -36,6 +38,7 @@ class WatermarkConsumerConfig:
     window: int = TRUTH_WINDOW  # seconds
     watermark: int = TRUTH_WATERMARK  # seconds
     check: Path | None = None  # the truth file (or its folder)
+    truth_watermark: int | None = None  # --synthetic: the drawn truth's (default: `watermark`)
     timeout: float | None = None
     quiet: bool = False
     log_level: str = "WARN"
@@ -50,8 +53,20 @@ class WatermarkConsumerConfig:
         if self.watermark < 0:
             raise UsageError(f"--watermark must be 0 or more, not {self.watermark}")
         socket = isinstance(self.source, SocketInput)
+        synthetic = isinstance(self.source, SyntheticInput)
+        if self.check is not None and synthetic:
+            src = self.source
+            assert isinstance(src, SyntheticInput)
+            if not self.output.available_now or src.rows is None or src.max_records is None:
+                raise UsageError(
+                    "--check on --synthetic needs --available-now, --rows N and "
+                    "--max-records-per-batch N: then Spark's batches are known"
+                )
+            object.__setattr__(self, "check", SELF_TRUTH)
+        elif self.truth_watermark is not None:
+            raise UsageError("--truth-watermark is for --synthetic --check (a drawn truth)")
         if self.check is not None:
-            if not socket and not Path(self.check).exists():
+            if not socket and not synthetic and not Path(self.check).exists():
                 # a socket server writes its truth as it sends
                 raise UsageError(f"no ground truth at {self.check}")
             if not socket and not self.output.available_now:
@@ -107,11 +122,30 @@ def run(spark: SparkSession, config: WatermarkConsumerConfig, err: TextIO | None
         # a server that sent its --count rows and closed: what arrived is what there is to check
         print(f"consumer: {exc}", file=err if err is not None else sys.stderr)
     if config.check is not None:
-        if not truth_path(config.check).exists():
+        if isinstance(config.source, SyntheticInput):
+            delay = config.watermark if config.truth_watermark is None else config.truth_watermark
+            truth = drawn_truth(config.source, config.window, delay)
+        elif truth_path(config.check).exists():
+            truth = load_truth(truth_path(config.check))
+        else:
             raise StreamFailed(f"no ground truth at {config.check}: did the server get --truth?")
         emitted = {r["window_start"]: r["count"] for r in spark.table(config.table).collect()}
-        if not compare(emitted, config.check, sys.stdout, config.window, config.watermark):
+        if not compare(emitted, truth, sys.stdout, config.window, config.watermark):
             raise StreamFailed("the windows differ from the ground truth (see the table)")
+
+
+def drawn_truth(source: SyntheticInput, window: int, watermark: int) -> list[dict[str, object]]:
+    """The truth of a synthetic stream read with availableNow: its micro-batches are known —
+    `max_records` rows each, in order — so the truth follows them batch by batch, exactly."""
+    from consumer.source import SourceOptions
+
+    opts = SourceOptions.parse(source.options(), stream=True)
+    assert opts.rows is not None and opts.max_records is not None
+    truth = Truth(window, watermark)
+    for start in range(0, opts.rows, opts.max_records):
+        stop = min(opts.rows, start + opts.max_records)
+        truth.add_batch(event_seconds(opts.dataset, opts.seed, start, stop, opts.clock))
+    return truth.lines()
 
 
 def truth_path(check: Path) -> Path:
@@ -120,14 +154,14 @@ def truth_path(check: Path) -> Path:
 
 def compare(
     emitted: dict[str, int],
-    check: Path,
+    lines: list[dict[str, object]],
     out: TextIO,
     window: int | None = None,
     watermark: int | None = None,
 ) -> bool:
     """Print the windows beside the truth; True when every final window agrees. A truth made
     for another window or watermark than the query's is said so: it cannot agree."""
-    truth = {str(t["window_start"]): t for t in load_truth(truth_path(check))}
+    truth = {str(t["window_start"]): t for t in lines}
     print(
         f"{'window start':<20} {'window end':<20} {'events':>7} {'late':>6} {'expected':>9} "
         f"{'counted':>8} {'diff':>5}",

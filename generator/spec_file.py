@@ -58,6 +58,18 @@ def load(path: Path) -> Dataset:
     return dataset
 
 
+def loads(text: str, where: str = "spec") -> Dataset:
+    """The data set a spec file's text declares, checked."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{where}: not valid TOML: {exc}") from None
+    try:
+        return from_data(data)
+    except _Problem as exc:
+        raise UsageError(f"{where}: {exc}") from None
+
+
 def check_runs(dataset: Dataset, path: Path) -> None:
     """Draw a few rows: unknown Faker providers and values that do not fit a type show here."""
     from generator.engine import check_runs
