@@ -33,7 +33,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     args = ["bash", str(CLUSTER)]
     where = ["--dir", str(state)]
     started = subprocess.run(
-        [*args, "start", "--workers", "1", "--cores", "2", "--memory", "1g",
+        [*args, "start", "--workers", "2", "--cores", "1", "--memory", "1g",
          "--port", str(free_port()), "--webui-port", str(free_port()), *where],
         capture_output=True, text=True, timeout=180, env=_env(),
     )  # fmt: skip
@@ -41,9 +41,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = started.stdout.strip().splitlines()[-1]
     assert url.startswith("spark://127.0.0.1:")
     pids = [int(p.read_text()) for p in state.glob("*.pid")]
-    assert len(pids) == 2  # a master and a worker
+    assert len(pids) == 3  # a master and two workers
     status = subprocess.run([*args, "status", *where], capture_output=True, text=True)
-    assert "master: running" in status.stdout and "worker-1: running" in status.stdout
+    assert "master: running" in status.stdout and "worker-2: running" in status.stdout
     try:
         yield url
     finally:
@@ -84,3 +84,36 @@ def test_socket_consumer_on_the_cluster(cluster: str, spark: Any, tmp_path: Path
     written = spark.read.parquet(str(tmp_path / "out"))
     assert written.count() == 4000
     assert written.where("age IS NULL").count() == 0
+
+
+ON_THE_CLUSTER = """
+import json, os, sys
+from pyspark.sql import SparkSession
+from consumer.source import register
+spark = SparkSession.builder.master(sys.argv[1]).appName("synthetic on a cluster").getOrCreate()
+register(spark)
+df = (spark.read.format("synthetic").option("dataset", "person").option("seed", 12)
+      .option("rows", 40000).option("numPartitions", 6).load())
+# a Python worker runs in its executor's own work folder: where each partition was drawn
+where = df.rdd.mapPartitions(lambda rows: [(os.getcwd(), sum(1 for _ in rows))]).collect()
+print(json.dumps({"where": where, "rows": [list(r) for r in df.collect()]}))
+spark.stop()
+"""
+
+
+def test_the_synthetic_source_draws_on_both_executors(cluster: str, tmp_path: Path) -> None:
+    import json
+
+    from generator.datasets import PERSON as person
+    from generator.rows import table
+
+    proc = subprocess.run([sys.executable, "-c", ON_THE_CLUSTER, cluster], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, env=_env())  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    executors = {folder for folder, _ in got["where"]}
+    assert len(executors) == 2, executors  # both executors drew rows
+    assert sum(n for _, n in got["where"]) == 40000
+    # and the rows are the local run's: the seed's sequence, drawn here without Spark
+    local = table(person, 12, 0, 40000).to_pylist()
+    assert got["rows"] == [list(r.values()) for r in local]

@@ -31,7 +31,7 @@ def test_the_pin_is_what_is_installed() -> None:
 
 
 def test_services() -> None:
-    assert set(SERVICES) == {"spark-master", "spark-worker", "generator", "consumer"}
+    assert set(SERVICES) == {"spark-master", "spark-worker", "generator", "consumer", "synthetic"}
     readme = (REPO / "README.md").read_text()
     services_sentence = readme.split("\nServices: ", 1)[1].split("\n\n", 1)[0]
     named = set(re.findall(r"`([a-z][a-z-]*)`", services_sentence))

@@ -153,22 +153,8 @@ def test_consumer_killed_mid_stream_still_writes_every_row_exactly_once(
                 "--output", str(out), "--checkpoint", str(ckpt), "--quiet",
                 "--conf", "spark.ui.enabled=false", "--log-level", "ERROR"]  # fmt: skip
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
-    log = out / "_spark_metadata"
-
-    def committed() -> int:
-        return len([p for p in log.iterdir() if not p.name.startswith(".")]) if log.exists() else 0
-
     try:
-        for _ in range(3):
-            before = committed()
-            proc = subprocess.Popen(consumer, cwd=REPO, env=env, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 120
-            while committed() <= before:  # it is streaming: at least one batch since its start
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
-            time.sleep(rng.uniform(0.0, 1.5))  # then a random point, often mid-batch
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+        kill_mid_stream(consumer, out, env, rng, kills=2)
     finally:
         generator.send_signal(signal.SIGTERM)
         generator.wait(30)
@@ -181,6 +167,51 @@ def test_consumer_killed_mid_stream_still_writes_every_row_exactly_once(
     assert "missing 0, duplicated 0, unexpected 0" in report
     assert "OK: every row exactly once" in report
     assert len(manifest(data)) >= 5
+
+
+def kill_mid_stream(
+    consumer: list[str], out: Path, env: dict[str, str], rng: random.Random, kills: int
+) -> None:
+    """Start the consumer, let it commit a batch, SIGKILL it at a random moment (often
+    mid-batch); `kills` times, on the same checkpoint."""
+    log = out / "_spark_metadata"
+
+    def committed() -> int:
+        return len([p for p in log.iterdir() if not p.name.startswith(".")]) if log.exists() else 0
+
+    for _ in range(kills):
+        before = committed()
+        proc = subprocess.Popen(consumer, cwd=REPO, env=env, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while committed() <= before:  # it is streaming: at least one batch since its start
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        time.sleep(rng.uniform(0.0, 1.5))  # then a random point, often mid-batch
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_synthetic_consumer_killed_mid_stream_holds_every_row_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The synthetic source's offsets are row indexes: a replayed batch draws the same rows."""
+    out = tmp_path / "out"
+    consumer = [sys.executable, "-m", "consumer", "files", "--synthetic", "--dataset", "counter",
+                "--seed", "3", "--rate", "3000", "--max-records-per-batch", "2000", "--sink",
+                "parquet", "--output", str(out), "--checkpoint", str(tmp_path / "ckpt"),
+                "--quiet", "--conf", "spark.ui.enabled=false", "--log-level", "ERROR"]  # fmt: skip
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    kill_mid_stream(consumer, out, env, random.Random(11), kills=2)
+    drain = subprocess.run([*consumer, "--rows", "40000", "--available-now"], cwd=REPO, env=env,
+                           timeout=300)  # fmt: skip
+    assert drain.returncode == 0
+    capsys.readouterr()
+    verify = ["verify", "--seed", "3", "--rows", "40000", "--dataset", "counter", "--sink",
+              str(out)]  # fmt: skip
+    assert consumer_main(verify) == 0
+    assert "OK: every row exactly once" in capsys.readouterr().out
 
 
 @pytest.mark.spark
