@@ -56,21 +56,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert "no cluster started" in status.stdout
 
 
-def test_files_consumer_on_the_cluster(cluster: str, spark: Any, tmp_path: Path) -> None:
-    rows = run(FilesConfig(tmp_path / "in", PERSON, seed=21, rows_per_file=500, interval=0,
-                           files=3, quiet=True)).rows  # fmt: skip
-    proc = subprocess.run(
-        [sys.executable, "-m", "consumer", "files", str(tmp_path / "in"), "--master", cluster,
-         "--available-now", "--sink", "parquet", "--output", str(tmp_path / "out"),
-         "--checkpoint", str(tmp_path / "ckpt")],
-        cwd=REPO, capture_output=True, text=True, timeout=300, env=_env(),
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"on {cluster}" in proc.stderr
-    assert proc.stderr.count("consumer: files batch ") == 3
-    assert spark.read.parquet(str(tmp_path / "out")).count() == rows == 1500
-
-
 def test_socket_consumer_on_the_cluster(cluster: str, spark: Any, tmp_path: Path) -> None:
     with running(config(rate=2000, count=4000)) as server:
         proc = subprocess.run(
@@ -89,28 +74,46 @@ def test_socket_consumer_on_the_cluster(cluster: str, spark: Any, tmp_path: Path
 ON_THE_CLUSTER = """
 import json, os, sys
 from pyspark.sql import SparkSession
+from consumer.cli import main
 from consumer.source import register
-spark = SparkSession.builder.master(sys.argv[1]).appName("synthetic on a cluster").getOrCreate()
+url, folder, out, checkpoint = sys.argv[1:]
+spark = SparkSession.builder.master(url).appName("on a cluster").getOrCreate()
+# one driver for both (a driver and its executors take half a minute to start):
+# the files consumer, its command line as given, joining this session ...
+code = main(["files", folder, "--master", url, "--available-now", "--sink", "parquet",
+             "--output", out, "--checkpoint", checkpoint])
+# ... and the synthetic source
 register(spark)
 df = (spark.read.format("synthetic").option("dataset", "person").option("seed", 12)
       .option("rows", 40000).option("numPartitions", 6).load())
 # a Python worker runs in its executor's own work folder: where each partition was drawn
 where = df.rdd.mapPartitions(lambda rows: [(os.getcwd(), sum(1 for _ in rows))]).collect()
-print(json.dumps({"where": where, "rows": [list(r) for r in df.collect()]}))
+print(json.dumps({"code": code, "where": where, "rows": [list(r) for r in df.collect()]}))
 spark.stop()
 """
 
 
-def test_the_synthetic_source_draws_on_both_executors(cluster: str, tmp_path: Path) -> None:
+def test_files_consumer_and_synthetic_source_on_the_cluster(
+    cluster: str, spark: Any, tmp_path: Path
+) -> None:
     import json
 
     from generator.datasets import PERSON as person
     from generator.rows import table
 
-    proc = subprocess.run([sys.executable, "-c", ON_THE_CLUSTER, cluster], cwd=REPO,
+    landed = run(FilesConfig(tmp_path / "in", PERSON, seed=21, rows_per_file=500, interval=0,
+                             files=3, quiet=True)).rows  # fmt: skip
+    paths = [str(tmp_path / name) for name in ("in", "out", "ckpt")]
+    proc = subprocess.run([sys.executable, "-c", ON_THE_CLUSTER, cluster, *paths], cwd=REPO,
                           capture_output=True, text=True, timeout=300, env=_env())  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
+    # the files consumer
+    assert got["code"] == 0
+    assert f"on {cluster}" in proc.stderr
+    assert proc.stderr.count("consumer: files batch ") == 3
+    assert spark.read.parquet(str(tmp_path / "out")).count() == landed == 1500
+    # the synthetic source
     executors = {folder for folder, _ in got["where"]}
     assert len(executors) == 2, executors  # both executors drew rows
     assert sum(n for _, n in got["where"]) == 40000

@@ -80,8 +80,9 @@ def test_the_synthetic_source_registers_over_connect(connect_url: str, tmp_path:
     proc = consume("files", "--synthetic", "--dataset", "counter", "--seed", "9", "--rows",
                    "500", "--max-records-per-batch", "200", "--available-now", "--sink",
                    "parquet", "--output", str(tmp_path / "out"), "--checkpoint",
-                   str(tmp_path / "cp"))  # fmt: skip
+                   str(tmp_path / "cp"), "--remote", connect_url)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("files batch ") == 3
     remote = dict(_env(), SPARK_REMOTE=connect_url)  # the environment variable, this time
     proc = subprocess.run(
         [sys.executable, "-m", "consumer", "files", "--synthetic", "--dataset", "counter",
@@ -92,6 +93,6 @@ def test_the_synthetic_source_registers_over_connect(connect_url: str, tmp_path:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "on Spark Connect" in proc.stderr and proc.stderr.count("files batch ") == 2
-    # locally for 500 rows, then over Connect on the same checkpoint to 900: each row once
+    # 500 rows, then on the same checkpoint on to 900: each row once
     assert consumer_main(["verify", "--seed", "9", "--rows", "900", "--dataset", "counter",
                           "--sink", str(tmp_path / "out")]) == 0  # fmt: skip

@@ -121,13 +121,15 @@ def test_consumers_read_the_synthetic_source(
     synthetic: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["files", "--synthetic", "--dataset", "person", "--seed", "4", "--rate", "50",
-            "--rows", "120", "--available-now", "--sink", "memory", "--query-name", "syn_files"]
+            "--rows", "120", "--available-now", "--sink", "memory", "--query-name",
+            "syn_files"]  # fmt: skip
     assert consumer_main(args) == 0
     assert "syn_files batch 0: 120 rows" in capsys.readouterr().err
     made = synthetic.table("syn_files").drop("result").collect()
     assert made == read(synthetic, dataset="person", seed=4, rows=120).collect()
     retail = ["retail", "--synthetic", "--rows", "4000", "--max-records-per-batch", "1000",
-              "--available-now", "--sink", "memory", "--query-name", "syn_retail", "--quiet"]
+              "--available-now", "--sink", "memory", "--query-name", "syn_retail",
+              "--quiet"]  # fmt: skip
     assert consumer_main(retail) == 0
     from consumer.retail_app import purchases_by_customer
 
