@@ -8,7 +8,6 @@ never notices that the server went away).
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -235,7 +234,3 @@ def _inside(path: str, folder: str) -> bool:
         return False
     inner, outer = Path(path).resolve(), Path(folder).resolve()
     return inner == outer or outer in inner.parents
-
-
-def default_err(err: TextIO | None) -> TextIO:
-    return err if err is not None else sys.stderr

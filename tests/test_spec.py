@@ -130,3 +130,22 @@ def test_nothing_shells_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         _watching.clear()
     capsys.readouterr()
     assert seen == []
+
+
+def test_the_spark_side_sees_only_the_generators_public_surface() -> None:
+    """`consumer` imports declarations, types, converters, readers and the row batches — never
+    the generator's command line, engine or formats (read from the imports themselves)."""
+    import ast
+
+    from tests.conftest import REPO
+
+    private = {"generator.cli", "generator.engine", "generator.formats"}
+    for path in sorted((REPO / "consumer").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not private & set(names), f"{path.name} imports {private & set(names)}"
