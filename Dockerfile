@@ -5,8 +5,8 @@ ARG SPARK_VERSION=4.2.0
 FROM apache/spark:${SPARK_VERSION}
 
 USER root
-# The image is Ubuntu 22.04, whose default Python is 3.10; the project needs 3.11 (numpy 2.4),
-# which Ubuntu ships as python3.11.
+# The image is Ubuntu 22.04 (eclipse-temurin jammy; Java 21 from Spark 4.2 on), whose default
+# Python is 3.10; the project needs 3.11 (numpy 2.4), which Ubuntu ships as python3.11.
 RUN set -ex; \
     apt-get update; \
     apt-get install -y --no-install-recommends python3.11 python3.11-venv; \

@@ -56,44 +56,34 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert "no cluster started" in status.stdout
 
 
-def test_socket_consumer_on_the_cluster(cluster: str, spark: Any, tmp_path: Path) -> None:
-    with running(config(rate=2000, count=4000)) as server:
-        proc = subprocess.run(
-            [sys.executable, "-m", "consumer", "socket", "--host", "127.0.0.1", "--port",
-             str(server.port), "--master", cluster, "--sink", "parquet", "--output",
-             str(tmp_path / "out"), "--checkpoint", str(tmp_path / "ckpt"), "--quiet"],
-            cwd=REPO, capture_output=True, text=True, timeout=300, env=_env(),
-        )  # fmt: skip
-    assert proc.returncode == 1, proc.stderr[-3000:]  # ends when the server has gone
-    assert "went away" in proc.stderr
-    written = spark.read.parquet(str(tmp_path / "out"))
-    assert written.count() == 4000
-    assert written.where("age IS NULL").count() == 0
-
-
 ON_THE_CLUSTER = """
 import json, os, sys
 from pyspark.sql import SparkSession
 from consumer.cli import main
 from consumer.source import register
-url, folder, out, checkpoint = sys.argv[1:]
+url, folder, out, checkpoint, port, socket_out = sys.argv[1:]
 spark = SparkSession.builder.master(url).appName("on a cluster").getOrCreate()
-# one driver for both (a driver and its executors take half a minute to start):
-# the files consumer, its command line as given, joining this session ...
+# one driver for all three (a driver and its executors take half a minute to start):
+# the files consumer and the socket consumer, their command lines as given, joining this
+# session ...
 code = main(["files", folder, "--master", url, "--available-now", "--sink", "parquet",
              "--output", out, "--checkpoint", checkpoint])
+socket_code = main(["socket", "--host", "127.0.0.1", "--port", port, "--master", url,
+                    "--sink", "parquet", "--output", socket_out, "--checkpoint",
+                    socket_out + "-checkpoint", "--quiet"])
 # ... and the synthetic source
 register(spark)
 df = (spark.read.format("synthetic").option("dataset", "person").option("seed", 12)
       .option("rows", 40000).option("numPartitions", 6).load())
 # a Python worker runs in its executor's own work folder: where each partition was drawn
 where = df.rdd.mapPartitions(lambda rows: [(os.getcwd(), sum(1 for _ in rows))]).collect()
-print(json.dumps({"code": code, "where": where, "rows": [list(r) for r in df.collect()]}))
+print(json.dumps({"code": code, "socket_code": socket_code, "where": where,
+                  "rows": [list(r) for r in df.collect()]}))
 spark.stop()
 """
 
 
-def test_files_consumer_and_synthetic_source_on_the_cluster(
+def test_consumers_and_the_synthetic_source_on_the_cluster(
     cluster: str, spark: Any, tmp_path: Path
 ) -> None:
     import json
@@ -104,10 +94,19 @@ def test_files_consumer_and_synthetic_source_on_the_cluster(
     landed = run(FilesConfig(tmp_path / "in", PERSON, seed=21, rows_per_file=500, interval=0,
                              files=3, quiet=True)).rows  # fmt: skip
     paths = [str(tmp_path / name) for name in ("in", "out", "ckpt")]
-    proc = subprocess.run([sys.executable, "-c", ON_THE_CLUSTER, cluster, *paths], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, env=_env())  # fmt: skip
+    with running(config(rate=2000, count=4000)) as server:
+        proc = subprocess.run(
+            [sys.executable, "-c", ON_THE_CLUSTER, cluster, *paths, str(server.port),
+             str(tmp_path / "socket-out")],
+            cwd=REPO, capture_output=True, text=True, timeout=400, env=_env(),
+        )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
+    # the socket consumer: ends (exit 1) when the server has sent its rows and gone
+    assert got["socket_code"] == 1 and "went away" in proc.stderr
+    written = spark.read.parquet(str(tmp_path / "socket-out"))
+    assert written.count() == 4000
+    assert written.where("age IS NULL").count() == 0
     # the files consumer
     assert got["code"] == 0
     assert f"on {cluster}" in proc.stderr
