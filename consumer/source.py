@@ -66,6 +66,10 @@ OPTIONS: Mapping[str, Any] = {
     "maxLateness": convert.non_negative_float,
 }
 _BY_LOWER = {name.lower(): name for name in OPTIONS}
+_EVENT_TIME_NAMES = {"--late-fraction": "option lateFraction",
+                     "--max-lateness SECONDS": "option maxLateness",
+                     "--max-lateness": "option maxLateness", "--disorder": "option disorder",
+                     "--speed": "option speed", "--start": "option start"}  # fmt: skip
 # rowsPerSecond also sets the pace of the event-time clock, so a batch read takes it too
 _STREAM_ONLY = ("maxRecordsPerBatch",)
 
@@ -107,11 +111,15 @@ class SourceOptions:
                 values[name] = OPTIONS[name](text)
             except ValueError as exc:
                 raise SourceOptionError(f"{NAME}: option {name}={text!r}: {exc}") from None
+        which = "spec" if "spec" in values else "dataset"
         try:
             if "spec" in values and "dataset" in values:
                 raise UsageError("give dataset (a name or spec file) or spec (its text), not both")
             dataset = loads(values["spec"]) if "spec" in values else get_dataset(
                 values.get("dataset", "person"))  # fmt: skip
+        except UsageError as exc:
+            raise SourceOptionError(f"{NAME}: option {which}: {exc}") from None
+        try:
             event_time = EventTime(
                 start=values.get("start"),
                 speed=values.get("speed"),
@@ -121,8 +129,11 @@ class SourceOptions:
             )
             event_time.check_for(dataset)
         except UsageError as exc:
-            which = "spec" if "spec" in values else "dataset"
-            raise SourceOptionError(f"{NAME}: option {which}: {exc}") from None
+            # the event-time rules speak the command line's names: say the source's
+            message = str(exc)
+            for cli, option in _EVENT_TIME_NAMES.items():
+                message = message.replace(cli, option)
+            raise SourceOptionError(f"{NAME}: {message}") from None
         rows = values.get("rows", None if stream else BATCH_ROWS)
         return cls(
             dataset=dataset,

@@ -82,7 +82,8 @@ def test_retail_days_and_a_spec_file_travel_to_the_executors(
         ({"rows": "-5"}, "option rows='-5': must be 0 or more, not -5"),
         ({"seed": "x"}, "option seed='x': not a whole number"),
         ({"colour": "red"}, "unknown option 'colour'"),
-        ({"dataset": "person", "disorder": "3"}, "--disorder is for data sets with an event"),
+        ({"dataset": "person", "disorder": "3"}, "option disorder is for data sets with an event"),
+        ({"dataset": "sensor", "lateFraction": "0.2"}, "option lateFraction needs option maxL"),
     ],
 )
 def test_bad_options_fail_at_load_naming_option_and_value(
