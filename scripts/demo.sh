@@ -35,4 +35,8 @@ echo "[generator] $first"
 port=${first##*:}
 python -m consumer socket --port "$port" --timeout 20 --num-rows 5 --log-level ERROR 2>&1 | tag consumer
 echo
+echo "== 3. inside Spark: the same person rows drawn in Spark's executors, no files, no server (about 20 s)"
+echo "   python -m consumer files --synthetic --rate 20 --seed 7"
+python -m consumer files --synthetic --rate 20 --seed 7 --timeout 15 --log-level ERROR 2>&1 | tag consumer
+echo
 echo "Done. To run them yourself, side by side: scripts/side-by-side.sh (tmux), or see README.md."
