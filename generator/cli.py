@@ -122,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rows-per-file",
         type=positive_int,
         metavar="N",
-        help="rows in each file (default: the data set's: 10 for person; "
-        "a realistic day's count for retail)",
+        help="rows in each file (default: the data set's: 10 for person); not for data sets "
+        "whose files are days (retail: a day has its own rows)",
     )
     pace = f.add_mutually_exclusive_group()
     pace.add_argument(
@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("broadcast", "each"),
         default="broadcast",
         help="broadcast: every client gets the same rows from the moment it connects (default); "
-        "each: every client gets a stream of its own",
+        "each: every client gets the whole sequence from its first row, at its own pace",
     )
     k.add_argument(
         "--rate",
@@ -231,7 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     bound.add_argument(
         "--duration", type=positive_float, metavar="SECONDS", help="stop after this long"
     )
-    k.add_argument("--seed", type=non_negative_int, help="same seed: same rows (default: random)")
+    k.add_argument(
+        "--seed",
+        type=non_negative_int,
+        help="same seed: same rows, the ones `files --seed` lands (default: random)",
+    )
     k.add_argument(
         "--stdin",
         action="store_true",
