@@ -20,7 +20,7 @@ test: $(VENV)/.installed java
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# the quick lane: everything but the tests marked slow (about a minute and a half)
+# the quick lane: everything but the tests marked slow (about three minutes on 2 cores)
 quick: $(VENV)/.installed java
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not slow"

@@ -76,6 +76,7 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_python_m_consumer_console_run(tmp_path: Path) -> None:
     """A whole run as a user types it: its own Spark, console sink, the seed's options."""
     _person_files(tmp_path / "in")
@@ -95,6 +96,7 @@ def test_python_m_consumer_console_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_spark_submit_runs_the_consumer_unchanged(tmp_path: Path) -> None:
     _person_files(tmp_path / "in", files=2)
     spark_submit = Path(sys.executable).parent / "spark-submit"

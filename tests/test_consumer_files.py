@@ -112,6 +112,7 @@ def test_other_file_sinks(spark: Any, tmp_path: Path, sink: str) -> None:
     assert written.count() == 50
 
 
+@pytest.mark.slow
 def test_processing_time_trigger_spaces_batches(spark: Any, tmp_path: Path) -> None:
     land(tmp_path / "in", files=3)
     config = files_app.FilesConsumerConfig(
@@ -127,6 +128,7 @@ def test_processing_time_trigger_spaces_batches(spark: Any, tmp_path: Path) -> N
     assert not [q for q in spark.streams.active if q.name == "files_trigger"]
 
 
+@pytest.mark.slow
 def test_multi_two_streams_stopped_by_the_timeout(spark: Any, tmp_path: Path) -> None:
     land(tmp_path / "data" / "subdir1", files=2, seed=1)
     land(tmp_path / "data" / "subdir2", files=2, seed=2)

@@ -90,6 +90,7 @@ def test_retail_stream_equals_static_on_the_real_days(
     assert _stream_equals_static(spark, folder, "retail_real") > 100
 
 
+@pytest.mark.slow
 def test_retail_stream_equals_static_on_generated_days(spark: Any, tmp_path: Path) -> None:
     run(FilesConfig(tmp_path, RETAIL, seed=5, interval=0, files=6, quiet=True))
     assert _stream_equals_static(spark, tmp_path, "retail_generated") > 100

@@ -40,6 +40,7 @@ def manifest(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (folder / MANIFEST).read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_never_shows_a_partial_file(tmp_path: Path) -> None:
     rows = 150_000  # about 5 MB a file: a kill often lands mid-write
     rng = random.Random(1)
@@ -252,6 +253,7 @@ def test_verify_finds_missing_duplicated_and_damaged(
     assert "unexpected 10" in report  # the sink holds rows no intact file accounts for
 
 
+@pytest.mark.slow
 def test_hundreds_of_clients_come_and_go_the_steady_one_sees_every_number() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "generator", "socket", "0", "--dataset", "counter", "--rate", "0",

@@ -147,6 +147,7 @@ def test_spark_reads_a_spec_data_set_from_files(spark: Any, tmp_path: Path, fmt:
 
 @pytest.mark.spark
 @pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.slow
 def test_spark_reads_a_spec_data_set_over_a_socket(
     spark: Any, fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
