@@ -169,3 +169,15 @@ def test_synthetic_options_are_checked_before_spark_starts(
         assert consumer_main(args) == 2, args
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1, err
+
+
+def test_partitions_cut_each_micro_batch(synthetic: Any, tmp_path: Path) -> None:
+    """--partitions 3: each micro-batch is read as three ranges, so a parquet sink writes
+    three files per batch (the default would be two)."""
+    out = tmp_path / "out"
+    args = ["files", "--synthetic", "--dataset", "counter", "--rows", "90", "--partitions", "3",
+            "--available-now", "--sink", "parquet", "--output", str(out), "--checkpoint",
+            str(tmp_path / "cp"), "--quiet"]  # fmt: skip
+    assert consumer_main(args) == 0
+    assert len(list(out.glob("part-*.parquet"))) == 3
+    assert synthetic.read.parquet(str(out)).count() == 90
