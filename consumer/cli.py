@@ -1,4 +1,4 @@
-"""Command line: `python -m consumer files|socket|multi|retail ...` (also under spark-submit).
+"""Command line: `python -m consumer COMMAND ...` (also under spark-submit).
 
 Every argument is checked before Spark starts: bad input is one line and exit code 2. A stream
 that cannot go on (no server, the server went away, a failed query) is one line and exit code 1.
@@ -18,6 +18,14 @@ from consumer.inputs import FolderInput, SocketInput, SyntheticInput
 from consumer.output import SINKS, OutputConfig
 from consumer.session import LOG_LEVELS, SessionConfig
 from consumer.watermark_app import SELF_TRUTH
+from generator.answers import (
+    DEDUP_WATERMARK,
+    JOIN_LEFT_WATERMARK,
+    JOIN_RIGHT_WATERMARK,
+    JOIN_WITHIN,
+    SESSION_GAP,
+    SESSION_WATERMARK,
+)
 from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW, EventTime
 from generator.datasets import DATASETS, get_dataset
 from generator.errors import EXIT_USAGE, UsageError
@@ -291,6 +299,89 @@ def build_parser() -> argparse.ArgumentParser:
                        "query's --watermark; another one shows a check that fails)")  # fmt: skip
     w.set_defaults(handler=_watermark)
 
+    j = sub.add_parser(
+        "join",
+        help="the guide's stream-stream join of impressions and clicks; check the pairs",
+        description="DIR/impressions joined with DIR/clicks (`generator files DIR --dataset ads`): "
+        "impression watermark 2 hours, click watermark 3 hours, a click at most 1 hour after its "
+        "impression. --check compares the pairs (and null rows) with DIR/_truth_join.jsonl.",
+    )
+    j.add_argument("directory", metavar="DIR", help="the ads bundle's folder")
+    j.add_argument(
+        "--how",
+        choices=("inner", "leftOuter"),
+        default="inner",
+        help="inner (default) or leftOuter: unclicked impressions too, with nulls",
+    )
+    j.add_argument("--impression-watermark", type=non_negative_int, default=JOIN_LEFT_WATERMARK,
+                   metavar="SECONDS", help=f"(default: {JOIN_LEFT_WATERMARK})")  # fmt: skip
+    j.add_argument("--click-watermark", type=non_negative_int, default=JOIN_RIGHT_WATERMARK,
+                   metavar="SECONDS", help=f"(default: {JOIN_RIGHT_WATERMARK})")  # fmt: skip
+    j.add_argument("--within", type=non_negative_int, default=JOIN_WITHIN, metavar="SECONDS",
+                   help=f"a click at most this long after its impression (default: "
+                   f"{JOIN_WITHIN})")  # fmt: skip
+    j.add_argument("--check", action="store_true",
+                   help="compare with DIR/_truth_join.jsonl (needs --available-now)")  # fmt: skip
+    j.add_argument("--format", choices=("csv", "json"), default="csv",
+                   help="what the generator wrote (default: csv)")  # fmt: skip
+    j.add_argument("--max-files-per-trigger", type=positive_int, default=1, metavar="N",
+                   help="files of each side read per micro-batch (default: 1)")  # fmt: skip
+    _common(j, dataset=None, num_rows=20, truncate=False, files=False)
+    j.set_defaults(handler=_join)
+
+    e = sub.add_parser(
+        "enrich",
+        help="orders joined to the static customers table (stream-static)",
+        description="DIR/orders (a stream) joined to DIR/customers (read once, a static table), "
+        "as `generator files DIR --dataset shop` lands them; inner or left outer; orders naming "
+        "an unknown customer counted. --check compares with DIR/_truth_enrich.jsonl.",
+    )
+    e.add_argument("directory", metavar="DIR", help="the shop bundle's folder")
+    e.add_argument(
+        "--how",
+        choices=("inner", "leftOuter"),
+        default="inner",
+        help="inner (default: unknown customers dropped) or leftOuter (kept, with nulls)",
+    )
+    e.add_argument("--check", action="store_true",
+                   help="compare with DIR/_truth_enrich.jsonl (needs --available-now)")  # fmt: skip
+    e.add_argument("--format", choices=("csv", "json"), default="csv",
+                   help="what the generator wrote (default: csv)")  # fmt: skip
+    e.add_argument("--max-files-per-trigger", type=positive_int, default=1, metavar="N",
+                   help="order files read per micro-batch (default: 1)")  # fmt: skip
+    _common(e, dataset=None, num_rows=20, truncate=False, files=False)
+    e.set_defaults(handler=_enrich)
+
+    se = sub.add_parser(
+        "sessions",
+        help="session_window per user with a watermark; check against the answer key",
+        description="session_window(event_time, --gap) per user, withWatermark, append mode: "
+        "each session printed once, when the watermark passes its end. --check compares with "
+        "the generator's _truth_sessions.jsonl (run with --available-now).",
+    )
+    _keyed(se, "activity")
+    se.add_argument("--gap", type=positive_int, default=SESSION_GAP, metavar="SECONDS",
+                    help=f"a session ends after this long without events (default: "
+                    f"{SESSION_GAP})")  # fmt: skip
+    se.add_argument("--watermark", type=non_negative_int, default=SESSION_WATERMARK,
+                    metavar="SECONDS", help=f"(default: {SESSION_WATERMARK})")  # fmt: skip
+    se.add_argument("--by", metavar="COLUMN", help="sessions per this column (default: the "
+                    "data set's user column)")  # fmt: skip
+    se.set_defaults(handler=_sessions)
+
+    d = sub.add_parser(
+        "dedup",
+        help="dropDuplicatesWithinWatermark on the event id; check against the answer key",
+        description="Rows re-sent by an at-least-once source (`generator files --duplicates F`) "
+        "dropped with withWatermark + dropDuplicatesWithinWatermark([id]). --check compares the "
+        "rows kept with the generator's _truth_dedup.jsonl (run with --available-now).",
+    )
+    _keyed(d, "activity")
+    d.add_argument("--watermark", type=non_negative_int, default=DEDUP_WATERMARK,
+                   metavar="SECONDS", help=f"(default: {DEDUP_WATERMARK})")  # fmt: skip
+    d.add_argument("--id", metavar="COLUMN", help="the event id (default: the data set's key)")
+    d.set_defaults(handler=_dedup)
+
     v = sub.add_parser(
         "verify",
         help="check that a file sink holds every generated row exactly once (no Spark needed)",
@@ -318,6 +409,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.set_defaults(handler=_verify)
     return parser
+
+
+def _keyed(p: argparse.ArgumentParser, dataset: str) -> None:
+    """A folder, a server (--socket) or the synthetic source, and --check."""
+    p.add_argument("directory", nargs="?", metavar="DIR", help="folder of event-time files")
+    p.add_argument("--socket", action="store_true", help="read a socket server instead of DIR")
+    p.add_argument("--host", default="localhost", help="with --socket (default: localhost)")
+    p.add_argument("--port", type=client_port, default=9999, help="with --socket (default: 9999)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with the answer key beside the files (needs --available-now)",
+    )
+    _common(p, dataset=dataset, num_rows=20, truncate=False, files=True, synthetic=True)
+
+
+def _one_input(args: argparse.Namespace) -> FolderInput | SocketInput | SyntheticInput:
+    if [args.socket, args.synthetic, args.directory is not None].count(True) != 1:
+        raise UsageError(f"{args.command} reads a folder (DIR), a server (--socket) or the "
+                         "synthetic source (--synthetic): name one")  # fmt: skip
+    if args.socket and (args.clean_source or args.archive_dir):
+        raise UsageError("--clean-source is for a folder, not --socket")
+    return _socket_input(args) if args.socket else _input(args)
 
 
 def _output(args: argparse.Namespace) -> OutputConfig:
@@ -489,6 +603,82 @@ def _watermark(args: argparse.Namespace) -> Prepared:
     return _session(args, "Event-time windows with a watermark"), lambda spark: watermark_app.run(
         spark, config
     )
+
+
+def _join(args: argparse.Namespace) -> Prepared:
+    from consumer import join_app
+
+    config = join_app.JoinConsumerConfig(
+        directory=Path(args.directory),
+        how=args.how,
+        impression_watermark=args.impression_watermark,
+        click_watermark=args.click_watermark,
+        within=args.within,
+        check=args.check,
+        format=args.format,
+        max_files_per_trigger=args.max_files_per_trigger,
+        output=_output(args),
+        timeout=args.timeout,
+        quiet=args.quiet,
+        log_level=args.log_level,
+    )
+    return _session(args, "Impressions joined with clicks"), lambda spark: join_app.run_join(
+        spark, config
+    )
+
+
+def _enrich(args: argparse.Namespace) -> Prepared:
+    from consumer import join_app
+
+    config = join_app.EnrichConsumerConfig(
+        directory=Path(args.directory),
+        how=args.how,
+        check=args.check,
+        format=args.format,
+        max_files_per_trigger=args.max_files_per_trigger,
+        output=_output(args),
+        timeout=args.timeout,
+        quiet=args.quiet,
+        log_level=args.log_level,
+    )
+    return _session(args, "Orders with their customers"), lambda spark: join_app.run_enrich(
+        spark, config
+    )
+
+
+def _sessions(args: argparse.Namespace) -> Prepared:
+    from consumer import sessions_app
+
+    config = sessions_app.SessionsConsumerConfig(
+        source=_one_input(args),
+        gap=args.gap,
+        watermark=args.watermark,
+        by=args.by,
+        check=args.check,
+        output=_output(args),
+        timeout=args.timeout,
+        quiet=args.quiet,
+        log_level=args.log_level,
+    )
+    return _session(args, "Sessions per user"), lambda spark: sessions_app.run_sessions(
+        spark, config
+    )
+
+
+def _dedup(args: argparse.Namespace) -> Prepared:
+    from consumer import sessions_app
+
+    config = sessions_app.DedupConsumerConfig(
+        source=_one_input(args),
+        watermark=args.watermark,
+        id=args.id,
+        check=args.check,
+        output=_output(args),
+        timeout=args.timeout,
+        quiet=args.quiet,
+        log_level=args.log_level,
+    )
+    return _session(args, "Duplicates dropped"), lambda spark: sessions_app.run_dedup(spark, config)
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from consumer.inputs import Input, Watch
+from consumer.inputs import FolderInput, Input, Watch
 from consumer.output import OutputConfig, OutputMode, await_all, batch_lines, start
+from consumer.waiting import wait_for_folder
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -20,9 +21,10 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Stream:
     source: Input
-    query: Callable[[DataFrame], DataFrame]  # the consumer's transformation of the input
+    query: Callable[..., DataFrame]  # the consumer's transformation of the inputs' frames
     name: str
     checkpoint_suffix: str = ""  # several queries of one run need folders of their own
+    others: tuple[Input, ...] = ()  # more inputs of one query (a join's other side)
 
 
 def run(
@@ -43,7 +45,10 @@ def run(
             for s in streams:
 
                 def begin(s: Stream = s) -> StreamingQuery:
-                    df = s.query(s.source.frame(spark))
+                    for other in s.others:  # a join's other side: its folder too
+                        if isinstance(other, FolderInput):
+                            wait_for_folder(other.directory, err)
+                    df = s.query(s.source.frame(spark), *(o.frame(spark) for o in s.others))
                     return start(df, output, modes, s.name, s.checkpoint_suffix)
 
                 query, watch = s.source.open(spark, begin, err, log_level)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 LOG_LEVELS = ("ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF")
 
 
@@ -62,6 +63,10 @@ def build_session(config: SessionConfig, err: TextIO | None = None) -> SparkSess
     )
     if config.master is not None:
         builder = builder.master(config.master)
+    if not any(key == SHUFFLE_PARTITIONS for key, _ in config.conf):
+        # Spark's 200 shuffle partitions cost a stateful query (a join keeps 4 state stores
+        # per partition) seconds a micro-batch on a laptop; one per core is plenty there
+        builder = builder.config(SHUFFLE_PARTITIONS, str(max(2, os.cpu_count() or 2)))
     for key, value in config.conf:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -112,3 +117,13 @@ def read_csv_stream(
     for key, value in (options or {}).items():
         reader = reader.option(key, value)
     return reader.option("maxFilesPerTrigger", max_files_per_trigger).load(folder)
+
+
+def read_csv_static(
+    spark: SparkSession, folder: str, dataset: Dataset, fmt: str = "csv"
+) -> DataFrame:
+    """A data set's files read once, as a static table (the dimension of a stream-static join)."""
+    reader = spark.read.format(fmt).schema(struct_type(dataset))
+    if fmt == "csv":
+        reader = reader.option("header", dataset.header)
+    return reader.load(folder)

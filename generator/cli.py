@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW, EventTime
-from generator.datasets import DATASETS, get_dataset
+from generator.datasets import BUNDLES, DATASETS, get
 from generator.errors import EXIT_FAILED, EXIT_USAGE, LandingFailed, UsageError
 from generator.options import (
     Parser,
@@ -26,6 +26,7 @@ from generator.options import (
     positive_float,
     positive_int,
 )
+from generator.spec import Bundle
 from generator.spec_file import dumps
 
 EVENT_TIME_OPTIONS = ("start", "speed", "disorder", "late_fraction", "max_lateness",
@@ -48,7 +49,8 @@ def add_dataset_option(parser: argparse.ArgumentParser, default: str) -> None:
         "--dataset",
         default=default,
         metavar="NAME",
-        help=f"data set to generate: {', '.join(DATASETS)} (default: {default})",
+        help=f"data set to generate: {', '.join(DATASETS)}; or a bundle of several, each into "
+        f"a subfolder: {', '.join(BUNDLES)} (default: {default})",
     )
 
 
@@ -161,6 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="write into DIR/subdir1 .. DIR/subdirK, one file to each in turn (default: 1, DIR)",
     )
+    f.add_argument(
+        "--duplicates",
+        type=fraction,
+        default=0.0,
+        metavar="F",
+        help="send this fraction of rows again a little later (same id, same event time), as an "
+        "at-least-once source does; _truth_dedup.jsonl says what dropDuplicatesWithinWatermark "
+        "keeps (data sets with a key: activity, impressions, orders)",
+    )
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_format_option(f)
     _add_clock_options(f)
@@ -267,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print a data set's schema as a Spark DDL string (default) or in Spark's "
         "JSON form (loadable with StructType.fromJson).",
     )
-    s.add_argument("name", metavar="NAME", help=f"data set: {', '.join(DATASETS)}")
+    s.add_argument("name", metavar="NAME", help=f"data set: {', '.join(DATASETS)}; or a bundle: "
+                   f"{', '.join(BUNDLES)} (each of its data sets)")  # fmt: skip
     form = s.add_mutually_exclusive_group()
     form.add_argument("--ddl", action="store_true", help="DDL string (the default)")
     form.add_argument("--json", action="store_true", help="Spark's JSON schema")
@@ -298,6 +310,7 @@ def _files(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         format=args.format,
         event_time=_event_time(args),
+        duplicates=args.duplicates,
     )
     files.run(config)
     return 0
@@ -345,7 +358,15 @@ def _socket(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    dataset = get_dataset(args.name)
+    found = get(args.name)
+    if isinstance(found, Bundle):
+        if args.toml or args.json:
+            raise UsageError(f"{args.name} is a bundle: ask for one of its data sets, "
+                             f"{', '.join(m.name for m in found.members)}")  # fmt: skip
+        for member in found.members:
+            print(f"{member.name}: {member.csv_header() if args.header else member.ddl()}")
+        return 0
+    dataset = found
     if args.header:
         print(dataset.csv_header())
     elif args.json:

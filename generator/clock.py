@@ -46,6 +46,24 @@ class Clock:
         seconds: np.ndarray = np.floor(t).astype(np.int64)
         return seconds
 
+    @property
+    def most_behind(self) -> float:
+        """The furthest an event's time can fall behind its arrival."""
+        return self.disorder + (self.max_lateness if self.late_fraction > 0 else 0.0)
+
+    def lags(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """How far behind its event time each of n rows arrives: the same disorder and lateness
+        as `event_times` (for rows whose event time is set, not drawn: a click's)."""
+        import numpy as np
+
+        lag = np.zeros(n)
+        if self.disorder > 0:
+            lag += rng.random(n) * self.disorder
+        if self.late_fraction > 0 and self.max_lateness > 0:
+            late = rng.random(n) < self.late_fraction
+            lag += np.where(late, (1.0 - rng.random(n)) * self.max_lateness, 0.0)
+        return lag
+
 
 @dataclass(frozen=True, kw_only=True)
 class EventTime:

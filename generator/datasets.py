@@ -1,5 +1,6 @@
-"""The built-in data sets, declared once, as TOML spec files shipped in generator/specs: the same
-mechanism as a user's `--dataset path/to/spec.toml`. Their comments say where the figures come from.
+"""The built-in data sets and bundles, declared once, as TOML spec files shipped in
+generator/specs: the same mechanism as a user's `--dataset path/to/spec.toml`. Their comments say
+where the figures come from.
 """
 
 from __future__ import annotations
@@ -11,41 +12,117 @@ from pathlib import Path
 
 from generator import spec_file
 from generator.errors import UsageError
-from generator.spec import Dataset
+from generator.spec import Bundle, Dataset
+
+
+def _text(name: str) -> str:
+    return resources.files("generator").joinpath("specs", f"{name}.toml").read_text()
 
 
 def _builtin(name: str) -> Dataset:
-    text = resources.files("generator").joinpath("specs", f"{name}.toml").read_text()
-    return spec_file.from_data(tomllib.loads(text))
+    return spec_file.from_data(tomllib.loads(_text(name)))
 
 
 PERSON = _builtin("person")
 RETAIL = _builtin("retail")
 COUNTER = _builtin("counter")
 SENSOR = _builtin("sensor")
+IMPRESSIONS = _builtin("impressions")
+CLICKS = _builtin("clicks")
+CUSTOMERS = _builtin("customers")
+ORDERS = _builtin("orders")
+ACTIVITY = _builtin("activity")
 
-DATASETS: Mapping[str, Dataset] = {ds.name: ds for ds in (PERSON, RETAIL, COUNTER, SENSOR)}
+DATASETS: Mapping[str, Dataset] = {
+    ds.name: ds
+    for ds in (PERSON, RETAIL, COUNTER, SENSOR, IMPRESSIONS, CLICKS, CUSTOMERS, ORDERS, ACTIVITY)
+}
+BUNDLES: Mapping[str, Bundle] = {
+    b.name: b
+    for b in (
+        spec_file.bundle_from_data(tomllib.loads(_text(name)), DATASETS.__getitem__)
+        for name in ("ads", "shop")
+    )
+}
 
 
 def is_spec_path(name: str) -> bool:
     return name.endswith(".toml") or "/" in name
 
 
-def get_dataset(name: str) -> Dataset:
-    """A built-in data set by name, or the one a spec file (`*.toml`) declares, checked."""
-    if is_spec_path(name):
-        path = Path(name)
+def _load_spec(path: Path) -> Dataset | Bundle:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"no spec file {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    if not spec_file.is_bundle(data):
         dataset = spec_file.load(path)
         spec_file.check_runs(dataset, path)
         return dataset
+
+    def member(name: str) -> Dataset:
+        if is_spec_path(name):
+            found = _load_spec(path.parent / name)
+            if isinstance(found, Bundle):
+                raise UsageError(f"{path}: member {name} is a bundle, not a data set")
+            return found
+        return get_dataset(name)
+
+    try:
+        return spec_file.bundle_from_data(data, member)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def get(name: str) -> Dataset | Bundle:
+    """A built-in data set or bundle by name, or the one a spec file (`*.toml`) declares."""
+    if is_spec_path(name):
+        return _load_spec(Path(name))
+    if name in BUNDLES:
+        return BUNDLES[name]
     try:
         return DATASETS[name]
     except KeyError:
         raise UsageError(
-            f"unknown data set {name!r} (one of: {', '.join(DATASETS)}; or a spec file, *.toml)"
+            f"unknown data set {name!r} (one of: {', '.join([*DATASETS, *BUNDLES])}; or a spec "
+            "file, *.toml)"
         ) from None
 
 
-def resolve(dataset: Dataset | str) -> Dataset:
+def get_dataset(name: str) -> Dataset:
+    """A data set (not a bundle) by name or spec file, checked."""
+    found = get(name)
+    if isinstance(found, Bundle):
+        raise UsageError(
+            f"{name!r} is a bundle of {', '.join(m.name for m in found.members)}: name one of "
+            "them here"
+        )
+    return found
+
+
+def bundle_of(dataset: Dataset) -> Bundle | None:
+    """The built-in bundle a built-in data set lands in, if any."""
+    return next((b for b in BUNDLES.values() if dataset in b.members), None)
+
+
+def standalone(dataset: Dataset | Bundle | str, where: str) -> Dataset:
+    """A data set that can be drawn on its own: not a bundle, not one that takes keys from
+    another data set, not a static table (`where` says what refuses them)."""
+    found = resolve(dataset)
+    if isinstance(found, Bundle):
+        names = ", ".join(m.name for m in found.members)
+        raise UsageError(f"{found.name} is a bundle of {names}: {where} serves one data set; "
+                         "land a bundle with `generator files`")  # fmt: skip
+    if found.references or found.static:
+        bundle = bundle_of(found)
+        named = f" ({bundle.name})" if bundle else ""
+        raise UsageError(f"{found.name} is drawn with its bundle{named}: {where} serves data sets "
+                         "of their own; land the bundle with `generator files`")  # fmt: skip
+    return found
+
+
+def resolve(dataset: Dataset | Bundle | str) -> Dataset | Bundle:
     """A declaration as it is, or the one a name or spec file stands for (configs take both)."""
-    return dataset if isinstance(dataset, Dataset) else get_dataset(dataset)
+    return dataset if isinstance(dataset, Dataset | Bundle) else get(dataset)

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +78,18 @@ class Engine:
     Thread-safe: files draw ahead in worker threads while the main thread lands.
     """
 
-    def __init__(self, dataset: Dataset, seed: int, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        seed: int,
+        clock: Clock | None = None,
+        peers: Mapping[str, Dataset] | None = None,
+    ) -> None:
         self.dataset = dataset
         self.seed = seed
         self.clock = clock or default_clock(dataset)
+        self._peers = peers  # the other data sets of its bundle, for lookups in static tables
+        self._peer_values: dict[tuple[str, str], tuple[pa.Array, pa.Array]] = {}
         self.schema = arrow_schema(dataset)
         self._lock = threading.Lock()
         self._faker: Any = None
@@ -263,7 +272,21 @@ class Engine:
             return self._faker
 
         rng = np.random.default_rng([self.seed, _POOLS, key_of(name)])
-        return Prepare(rng, faker, self._catalogs, where)
+        peer = self._peer if self._peers is not None else None
+        return Prepare(rng, faker, self._catalogs, where, peer)
+
+    def _peer(self, name: str, column: str) -> tuple[pa.Array, pa.Array]:
+        """A static table's column: its values, and values of the same shape it never holds
+        (the rows after its own, less any it holds) for dangling keys."""
+        if (name, column) not in self._peer_values:
+            assert self._peers is not None
+            table = Engine(self._peers[name], self.seed, peers=self._peers)
+            size = static_rows(self._peers[name])
+            values = _plain(table.table(0, size).column(column))
+            beyond = _plain(table.table(size, 2 * size).column(column))
+            unknown = beyond.filter(pc.invert(pc.is_in(beyond, value_set=values)))
+            self._peer_values[name, column] = (values, unknown)
+        return self._peer_values[name, column]
 
     def _fill_catalog(self, catalog: Catalog) -> None:
         fields: dict[str, pa.Array] = {}
@@ -286,6 +309,19 @@ class Engine:
         if cdf is None:
             return rng.integers(0, size, n)
         return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), size - 1)
+
+
+def static_rows(dataset: Dataset) -> int:
+    """The rows of a static table: its `rows_per_file`, landed once."""
+    rows = dataset.rows_per_file
+    return rows if isinstance(rows, int) else 1000
+
+
+def _plain(column: pa.ChunkedArray) -> pa.Array:
+    array = column.combine_chunks()
+    if isinstance(array, pa.DictionaryArray):
+        array = array.dictionary_decode()
+    return array
 
 
 def _new_faker() -> Any:

@@ -38,9 +38,13 @@ class Entry:
     dataset: str
     header: bool
     start: int | None = None  # the file's first row in the seed's sequence (None: unknown)
+    copies: int = 0  # rows among `rows` that repeat earlier rows (--duplicates)
 
     def line(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":")) + "\n"
+        fields = asdict(self)
+        if not self.copies:
+            del fields["copies"]
+        return json.dumps(fields, separators=(",", ":")) + "\n"
 
 
 def crc32_of(chunks: list[bytes | memoryview]) -> int:
@@ -97,7 +101,7 @@ class Manifest:
     @property
     def next_row(self) -> int | None:
         """The row after the last one landed, when the manifest knows where rows started."""
-        ends = [e.start + e.rows for e in self.entries if e.start is not None]
+        ends = [e.start + e.rows - e.copies for e in self.entries if e.start is not None]
         return max(ends) if ends else None
 
     def add(self, entry: Entry) -> None:

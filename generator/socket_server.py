@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from generator.clock import Clock, EventTime
-from generator.datasets import resolve
+from generator.datasets import standalone
 from generator.errors import UsageError
 from generator.formats import FORMATS
 from generator.lines import RowSource
@@ -63,7 +63,7 @@ class SocketConfig:
     clock: Clock | None = field(init=False, default=None)  # derived: event-time data sets
 
     def __post_init__(self) -> None:
-        dataset = resolve(self.dataset)
+        dataset = standalone(self.dataset, "the socket server")
         object.__setattr__(self, "dataset", dataset)
         if self.seed is None:
             object.__setattr__(self, "seed", secrets.randbelow(2**31))

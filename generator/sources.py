@@ -58,6 +58,8 @@ class Prepare:
     faker: Callable[[], Any]  # a Faker seeded for this column alone
     catalogs: Mapping[str, Mapping[str, pa.Array]]
     where: str
+    # a static data set's column: (its values, values it never holds), for lookups
+    peer: Callable[[str, str], tuple[pa.Array, pa.Array]] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,10 @@ class Source:
 
     def draw(self, d: Draw) -> pa.Array:
         raise NotImplementedError
+
+    def upper(self) -> float | None:
+        """The largest number the kind can draw, if it has one (a follower's delay needs it)."""
+        return None
 
     def catalog_values(self, run: Prepare, n: int) -> pa.Array:
         """n values drawn once per run, for a catalog's entities."""
@@ -185,6 +191,9 @@ class Histogram(Source):
         x = low + d.rng.random(d.n) * (high - low)
         return pa.array(np.floor(x).astype(np.int64) if self.integer else x)
 
+    def upper(self) -> float | None:
+        return float(self.edges[-1])
+
 
 @kind("lognormal")
 @dataclass(frozen=True)
@@ -211,6 +220,9 @@ class LogNormal(Source):
             return pa.array(np.rint(x).astype(np.int64))
         return pa.array(np.round(x, self.decimals))
 
+    def upper(self) -> float | None:
+        return self.high
+
 
 @kind("normal")
 @dataclass(frozen=True)
@@ -229,6 +241,9 @@ class Normal(Source):
 
         x = np.clip(d.rng.normal(self.mean, self.stddev, d.n), self.low, self.high)
         return pa.array(np.round(x, self.decimals))
+
+    def upper(self) -> float | None:
+        return self.high
 
 
 @kind("pattern")
@@ -365,6 +380,82 @@ class Entity(Source):
         return take(d.state, d.picks(self.catalog))
 
 
+@kind("reference")
+@dataclass(frozen=True)
+class Reference(Source):
+    """A foreign key: a value of `column` of data set `dataset` in the same bundle. In a data
+    set that follows another (clicks), the value of the row followed; otherwise a row of a
+    static table picked at random (an order's customer). A fraction `dangling` names a key the
+    other data set never had, on purpose."""
+
+    dataset: str
+    column: str
+    dangling: float = 0.0
+
+    def problems(self, ctx: Context) -> Iterator[str]:
+        if not 0.0 <= self.dangling <= 1.0:
+            yield f"dangling must be a fraction between 0 and 1, not {self.dangling}"
+
+    def prepare(self, run: Prepare) -> tuple[pa.Array, pa.Array] | None:
+        if run.peer is None:
+            return None  # a follower's keys are set row by row by the bundle
+        return run.peer(self.dataset, self.column)
+
+    def draw(self, d: Draw) -> pa.Array:
+        if d.state is None:
+            raise UsageError(
+                f"a reference to {self.dataset!r} needs its bundle: land the bundle that holds "
+                "both data sets"
+            )
+        values, unknown = d.state
+        picks = take(values, d.rng.integers(0, len(values), d.n))
+        return with_dangling(picks, unknown, self.dangling, d.rng)
+
+
+@kind("visitor")
+@dataclass(frozen=True)
+class Visitor(Source):
+    """A user for the row's moment: in each `slot` seconds of the clock a fraction `active` of
+    `users` users is about, and each row is one of them, so a user's events come in bursts with
+    gaps between them: sessions."""
+
+    users: int = 100
+    active: float = 0.1
+    slot: int = 120
+    prefix: str = "user-"
+    types: ClassVar[tuple[str, ...] | None] = ("STRING",)
+
+    def problems(self, ctx: Context) -> Iterator[str]:
+        yield from super().problems(ctx)
+        if self.users < 1 or self.slot < 1:
+            yield "users and slot must be at least 1"
+        if not 0.0 < self.active <= 1.0:
+            yield f"active must be a fraction above 0, not {self.active}"
+
+    def prepare(self, run: Prepare) -> tuple[int, pa.Array]:
+        import pyarrow as pa
+
+        width = len(str(self.users))
+        names = pa.array([f"{self.prefix}{k:0{width}d}" for k in range(1, self.users + 1)])
+        return int(run.rng.integers(2**62)), names
+
+    def draw(self, d: Draw) -> pa.Array:
+        import numpy as np
+
+        assert d.clock is not None
+        base, names = d.state
+        ideal = d.clock.start + (d.offset + np.arange(d.n)) * d.clock.seconds_per_row
+        slots = np.floor(ideal / self.slot).astype(np.int64)
+        k = max(1, round(self.users * self.active))
+        out = np.empty(d.n, dtype=np.int64)
+        pick = d.rng.integers(0, k, d.n)
+        for slot in np.unique(slots):  # who is about depends on the slot alone
+            about = np.random.default_rng([base, int(slot)]).permutation(self.users)[:k]
+            rows = slots == slot
+            out[rows] = about[pick[rows]]
+        return take(names, out)
+
+
 # --- shared helpers -------------------------------------------------------------------------
 
 
@@ -447,6 +538,21 @@ def take(values: pa.Array, indices: np.ndarray) -> pa.DictionaryArray:
     import pyarrow as pa
 
     return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32, copy=False)), values)
+
+
+def with_dangling(
+    values: pa.Array, unknown: pa.Array, fraction: float, rng: np.random.Generator
+) -> pa.Array:
+    """`values` with a fraction replaced by keys from `unknown` (never in the other data set)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if fraction <= 0 or len(unknown) == 0 or len(values) == 0:
+        return values
+    n = len(values)
+    off = rng.random(n) < fraction
+    swap = pa.array(_decode(unknown).take(pa.array(rng.integers(0, len(unknown), n))))
+    return pc.if_else(pa.array(off), swap.cast(_decode(values).type), _decode(values))
 
 
 def _decode(values: pa.Array) -> pa.Array:

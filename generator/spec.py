@@ -24,6 +24,7 @@ from generator.sources import (
     LogNormal,
     Normal,
     Pattern,
+    Reference,
     Sequence,
     SimClock,
     Source,
@@ -34,6 +35,7 @@ from generator.types import TYPES
 
 __all__ = [
     "KINDS",
+    "Bundle",
     "Catalog",
     "Choice",
     "Column",
@@ -42,12 +44,14 @@ __all__ = [
     "Entity",
     "FakerPool",
     "Flag",
+    "Follows",
     "Histogram",
     "Level",
     "LogNormal",
     "Naming",
     "Normal",
     "Pattern",
+    "Reference",
     "Sequence",
     "SimClock",
     "Source",
@@ -114,6 +118,18 @@ class Naming:
 
 
 @dataclass(frozen=True)
+class Follows:
+    """Rows born of another data set's rows, as clicks are of impressions: each referenced row
+    is followed by one row of this data set `delay` seconds after its event time, except a
+    fraction `never` that nothing follows. The clock column holds that time; `reference`
+    columns take the referenced row's values."""
+
+    dataset: str
+    delay: Source  # seconds after the referenced row's event time; a kind with an upper bound
+    never: float = 0.0
+
+
+@dataclass(frozen=True)
 class Dataset:
     """A data set: one endless sequence of rows per seed. Named by day (`naming.kind = "daily"`),
     the sequence is day 1's rows, then day 2's ..., `rows_per_file` rows a day (drawn, if it is a
@@ -128,9 +144,21 @@ class Dataset:
     flags: tuple[Flag, ...] = ()
     catalogs: tuple[Catalog, ...] = ()
     naming: Naming = Naming()
+    static: bool = False  # a dimension table: `rows_per_file` rows landed once, not a stream
+    follows: Follows | None = None  # rows born of another data set's rows (clicks)
+    key: str | None = None  # the column naming each event once (what duplicates repeat)
+    session_by: str | None = None  # the column sessions are per (a user)
 
     def __post_init__(self) -> None:
         check_dataset(self)
+
+    @property
+    def references(self) -> list[str]:
+        """The data sets this one takes values from."""
+        found = [c.source.dataset for c in self.columns if isinstance(c.source, Reference)]
+        if self.follows is not None:
+            found.append(self.follows.dataset)
+        return list(dict.fromkeys(found))
 
     @property
     def column_names(self) -> list[str]:
@@ -165,6 +193,60 @@ class Dataset:
 
     def csv_header(self) -> str:
         return ",".join(self.column_names)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Several data sets landed by one run with one clock, one subfolder each, that refer to
+    one another (impressions and clicks)."""
+
+    name: str
+    description: str
+    members: tuple[Dataset, ...]
+    speed: float | None = None  # the clock's default speed (simulated seconds per real second)
+
+    def __post_init__(self) -> None:
+        names = [m.name for m in self.members]
+        where = f"bundle {self.name!r}"
+        if not self.members:
+            raise UsageError(f"{where}: no data sets")
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            raise UsageError(f"{where}: data set {dup!r} named twice")
+        for member in self.members:
+            for ref in member.references:
+                if ref not in names:
+                    raise UsageError(
+                        f"{where}: {member.name!r} refers to {ref!r}, which is not in the bundle"
+                    )
+                target = self.member(ref)
+                if member.follows is None and not target.static:
+                    raise UsageError(
+                        f"{where}: {member.name!r} looks up keys in {ref!r}, which is a stream: "
+                        f"give {ref!r} static = true, or {member.name!r} [follows]"
+                    )
+                if member.follows is not None and target.event_time_column is None:
+                    raise UsageError(f"{where}: {member.name!r} follows {ref!r}, which has no "
+                                     "event-time column")  # fmt: skip
+        leads = [m.name for m in self.streams if m.follows is None]
+        if len(leads) != 1:
+            raise UsageError(
+                f"{where}: one stream must set the pace and the others follow it or be static "
+                f"tables; here {len(leads)} lead ({', '.join(leads) or 'none'})"
+            )
+        if self.speed is not None and not self.speed > 0:
+            raise UsageError(f"{where}: speed must be more than 0, not {self.speed}")
+
+    def member(self, name: str) -> Dataset:
+        return next(m for m in self.members if m.name == name)
+
+    @property
+    def streams(self) -> list[Dataset]:
+        return [m for m in self.members if not m.static]
+
+    @property
+    def lead(self) -> Dataset:
+        """The stream whose rows set the pace: the first that follows no other."""
+        return next(m for m in self.streams if m.follows is None)
 
 
 def check_dataset(ds: Dataset) -> None:
@@ -214,6 +296,28 @@ def check_dataset(ds: Dataset) -> None:
             fail("rows_per_file", f"must be at least 1, not {ds.rows_per_file}")
     elif not ds.daily:
         fail("rows_per_file", "a drawn count makes days: give [naming] kind = 'daily'")
+    for name, value in (("key", ds.key), ("session_by", ds.session_by)):
+        if value is not None and value not in names:
+            fail(name, f"no column {value!r}")
+    if ds.session_by is not None and ds.event_time_column is None:
+        fail("session_by", "sessions need an event-time column (kind = 'clock')")
+    if ds.follows is not None:
+        if not 0.0 <= ds.follows.never < 1.0:
+            fail("follows", f"never must be a fraction below 1, not {ds.follows.never}")
+        if ds.follows.delay.upper() is None:
+            fail("follows delay", "needs a kind with an upper bound (histogram, lognormal, "
+                 "normal)")  # fmt: skip
+        if ds.event_time_column is None:
+            fail("follows", "a data set that follows another needs a clock column (its time)")
+        if ds.static:
+            fail("follows", "a static table cannot follow a stream")
+    if ds.static and (ds.event_time_column is not None or ds.daily):
+        fail("static", "a static table has no clock and no days: it lands once")
+    follows = ds.follows
+    for col in ds.columns:
+        if isinstance(col.source, Reference) and follows and col.source.dataset != follows.dataset:
+            fail(f"column {col.name!r}", f"refers to {col.source.dataset!r} but the data set "
+                 f"follows {follows.dataset!r}")  # fmt: skip
     for flag in ds.flags:
         if not 0.0 <= flag.fraction <= 1.0:
             fail(f"flag {flag.name!r}", f"fraction must be between 0 and 1, not {flag.fraction}")

@@ -14,19 +14,21 @@ import datetime as dt
 import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from generator.errors import UsageError
 from generator.sources import KINDS
 from generator.spec import (
+    Bundle,
     Catalog,
     Choice,
     Column,
     Dataset,
     Effect,
     Flag,
+    Follows,
     Naming,
     Source,
 )
@@ -85,6 +87,26 @@ def from_data(data: dict[str, Any]) -> Dataset:
     return dataset
 
 
+def is_bundle(data: dict[str, Any]) -> bool:
+    return "members" in data
+
+
+def bundle_from_data(data: dict[str, Any], member: Callable[[str], Dataset]) -> Bundle:
+    """A bundle: `name`, `description`, `members` (data sets, each found by `member`), `speed`."""
+    known = {"name", "description", "members", "speed"}
+    extra = sorted(set(data) - known)
+    if extra:
+        raise UsageError(f"unknown key {extra[0]!r} (known: {', '.join(sorted(known))})")
+    if not isinstance(data.get("members"), list) or not data["members"]:
+        raise UsageError("members: expected a list of data set names or spec files")
+    return Bundle(
+        name=str(data.get("name", "")),
+        description=str(data.get("description", "")),
+        members=tuple(member(str(m)) for m in data["members"]),
+        speed=data.get("speed"),
+    )
+
+
 def _build(cls: type, data: Any, where: str) -> Any:
     label = where or "the file"
     if not isinstance(data, dict):
@@ -135,9 +157,11 @@ def _value(cls: type, key: str, value: Any, where: str) -> Any:
         )
     if cls is Dataset and key == "naming":
         return _build(Naming, value, "naming")
+    if cls is Dataset and key == "follows":
+        return _build(Follows, value, "follows")
     if cls is Dataset and key == "rows_per_file":
         return value if isinstance(value, int) else _source(value, here)
-    if key in ("source", "group_size"):
+    if key in ("source", "group_size", "delay"):
         return _source(value, here)
     if cls is Column and key == "effects":
         return tuple(_build(Effect, e, f"{where} effect") for e in _list(value, here))

@@ -26,7 +26,8 @@ from tests.conftest import REPO
         (["files", "d", "--timeout", "-1"], "argument --timeout: must be 0 or more, not -1"),
         (["files", "d", "--timeout", "soon"], "argument --timeout: not a number: 'soon'"),
         (["files", "d", "--dataset", "people"],
-         "unknown data set 'people' (one of: person, retail, counter, sensor; "
+         "unknown data set 'people' (one of: person, retail, counter, sensor, impressions, clicks, "
+            "customers, orders, activity, ads, shop; "
          "or a spec file, *.toml)"),
         (["files", "d", "--sink", "parquet", "--output", "o"],
          "the parquet sink needs --checkpoint DIR"),

@@ -205,8 +205,8 @@ def test_sigterm_discards_the_file_being_written_and_exits_0(tmp_path: Path) -> 
         (["--seed", "-1"], "argument --seed: must be 0 or more, not -1"),
         (
             ["--dataset", "people"],
-            "unknown data set 'people' (one of: person, retail, counter, sensor; "
-            "or a spec file, *.toml)",
+            "unknown data set 'people' (one of: person, retail, counter, sensor, impressions, "
+            "clicks, customers, orders, activity, ads, shop; or a spec file, *.toml)",
         ),
         (
             ["--interval", "1", "--rate", "5"],

@@ -250,7 +250,8 @@ def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         (["0", "--fanout", "some"], "argument --fanout: invalid choice: 'some'"),
         (
             ["0", "--dataset", "x"],
-            "unknown data set 'x' (one of: person, retail, counter, sensor; "
+            "unknown data set 'x' (one of: person, retail, counter, sensor, impressions, clicks, "
+            "customers, orders, activity, ads, shop; "
             "or a spec file, *.toml)",
         ),
         (["0", "--stdin", "--fanout", "each"], "--stdin sends the same lines to every client"),

@@ -51,8 +51,8 @@ def test_schema_of_unknown_data_set(capsys: pytest.CaptureFixture[str]) -> None:
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        "generator: error: unknown data set 'people' (one of: person, retail, counter, sensor; "
-        "or a spec file, *.toml)\n"
+        "generator: error: unknown data set 'people' (one of: person, retail, counter, sensor, "
+        "impressions, clicks, customers, orders, activity, ads, shop; or a spec file, *.toml)\n"
     )
 
 

@@ -1,0 +1,234 @@
+"""`consumer sessions DIR` and `consumer dedup DIR`: per-key state on one event-time stream.
+
+sessions: `session_window(event_time, --gap)` per user with a watermark, append mode — each
+session printed once, when the watermark has passed its end. `--check` compares the sessions
+with the generator's `_truth_sessions.jsonl` (user, start, end, events).
+
+dedup: `dropDuplicatesWithinWatermark([id])` on a stream the generator landed with
+`--duplicates F` (rows sent again, same id, a little later). `--check` compares the rows kept
+with `_truth_dedup.jsonl`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from consumer import runner
+from consumer.errors import StreamFailed
+from consumer.inputs import FolderInput, Input, SocketInput
+from consumer.output import OutputConfig, OutputMode
+from generator.answers import (
+    DEDUP_TRUTH,
+    DEDUP_WATERMARK,
+    SESSION_GAP,
+    SESSION_WATERMARK,
+    SESSIONS_TRUTH,
+    load_key,
+)
+from generator.errors import UsageError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+MODES: tuple[OutputMode, ...] = ("append",)
+TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+
+
+def _prepare_check(source: Input, output: OutputConfig, check: bool, truth: Path | None,
+                   timeout: float | None, how: str) -> OutputConfig:  # fmt: skip
+    if isinstance(source, SocketInput) and output.available_now:
+        raise UsageError("--available-now does not work with the socket source: use --timeout")
+    if not check:
+        return output
+    if not isinstance(source, FolderInput):
+        raise UsageError("--check reads the answer key landed beside the files: give a folder")
+    assert truth is not None
+    if not truth.exists():
+        raise UsageError(f"no answer key at {truth}: {how}")
+    if not output.available_now or source.max_files_per_trigger != 1:
+        raise UsageError("--check needs --available-now and one file per trigger (the answer "
+                         "key's batches)")  # fmt: skip
+    return dataclasses.replace(output, sink="memory")
+
+
+def _event_time(source: Input) -> str:
+    column = source.dataset.event_time_column
+    if column is None:
+        raise UsageError(f"data set {source.dataset.name!r} has no event-time column (try "
+                         "activity)")  # fmt: skip
+    return column
+
+
+@dataclass(frozen=True)
+class SessionsConsumerConfig:
+    source: Input
+    gap: int = SESSION_GAP  # seconds
+    watermark: int = SESSION_WATERMARK
+    by: str | None = None  # default: the data set's session_by
+    check: bool = False
+    output: OutputConfig = OutputConfig(truncate=False)
+    timeout: float | None = None
+    quiet: bool = False
+    log_level: str = "WARN"
+
+    def __post_init__(self) -> None:
+        _event_time(self.source)
+        if self.gap < 1:
+            raise UsageError(f"--gap must be 1 or more, not {self.gap}")
+        if self.watermark < 0:
+            raise UsageError(f"--watermark must be 0 or more, not {self.watermark}")
+        by = self.by or self.source.dataset.session_by
+        if by is None or by not in self.source.dataset.column_names:
+            raise UsageError(f"--by names the column sessions are per; {self.source.dataset.name}"
+                             f" has no {by or 'session_by'} column (try activity)")  # fmt: skip
+        object.__setattr__(self, "by", by)
+        output = _prepare_check(self.source, self.output, self.check, self.truth, self.timeout,
+                                "land activity with `generator files`")  # fmt: skip
+        object.__setattr__(self, "output", output)
+        self.output.check(MODES)
+
+    @property
+    def truth(self) -> Path | None:
+        if isinstance(self.source, FolderInput):
+            return Path(self.source.directory) / SESSIONS_TRUTH
+        return None
+
+    @property
+    def table(self) -> str:
+        return self.output.query_name or "sessions"
+
+
+def sessions(df: DataFrame, config: SessionsConsumerConfig) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    t = _event_time(config.source)
+    assert config.by is not None
+    return (
+        df.withWatermark(t, f"{config.watermark} seconds")
+        .groupBy(F.session_window(t, f"{config.gap} seconds"), F.col(config.by))
+        .agg(F.count("*").alias("events"))
+        .select(
+            F.col(config.by).alias("user"),
+            F.date_format("session_window.start", TIME_FORMAT).alias("session_start"),
+            F.date_format("session_window.end", TIME_FORMAT).alias("session_end"),
+            "events",
+        )
+    )
+
+
+def run_sessions(spark: SparkSession, config: SessionsConsumerConfig,
+                 err: TextIO | None = None) -> None:  # fmt: skip
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    stream = runner.Stream(config.source, lambda df: sessions(df, config), config.table)
+    runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
+               config.log_level, err)  # fmt: skip
+    if config.check:
+        assert config.truth is not None
+        key = load_key(config.truth)
+        found = {(r.user, r.session_start, r.session_end, r.events)
+                 for r in spark.table(config.table).collect()}  # fmt: skip
+        if not compare_sessions(found, key, config, sys.stdout):
+            raise StreamFailed("the sessions differ from the answer key (see above)")
+
+
+def compare_sessions(found: set[tuple[str, str, str, int]], key: list[dict[str, object]],
+                     config: SessionsConsumerConfig, out: TextIO) -> bool:  # fmt: skip
+    summary = key[-1]
+    expected = {(str(k["user"]), str(k["start"]), str(k["end"]), int(str(k["events"])))
+                for k in key[:-1] if k.get("emitted")}  # fmt: skip
+    still_open = sum(1 for k in key[:-1] if not k.get("emitted"))
+    missing, unexpected = expected - found, found - expected
+    print(f"{'':<28} {'answer key':>11} {'counted':>8}", file=out)
+    print(f"{'sessions emitted':<28} {len(expected):>11} {len(found):>8}", file=out)
+    print(f"{'of them the same':<28} {len(expected):>11} {len(expected & found):>8}", file=out)
+    print(f"{'events dropped as late':<28} {summary.get('late')!s:>11}", file=out)
+    print(f"{'sessions still open':<28} {still_open:>11}", file=out)
+    for user, start, end, n in sorted(missing)[:5]:
+        print(f"missing: {user} {start} .. {end}, {n} events", file=out)
+    for user, start, end, n in sorted(unexpected)[:5]:
+        print(f"not expected: {user} {start} .. {end}, {n} events", file=out)
+    good = not missing and not unexpected
+    for option, mine, theirs in (("--gap", config.gap, summary.get("gap_seconds")),
+                                 ("--watermark", config.watermark,
+                                  summary.get("watermark_seconds"))):  # fmt: skip
+        if theirs is not None and theirs != mine:
+            good = False  # an answer key answers one query
+            print(f"the answer key is for {option} {theirs} and the query used {mine}", file=out)
+    print("agree" if good else "DIFFER", file=out)
+    return good
+
+
+@dataclass(frozen=True)
+class DedupConsumerConfig:
+    source: Input
+    watermark: int = DEDUP_WATERMARK
+    id: str | None = None  # default: the data set's key
+    check: bool = False
+    output: OutputConfig = OutputConfig(truncate=False)
+    timeout: float | None = None
+    quiet: bool = False
+    log_level: str = "WARN"
+
+    def __post_init__(self) -> None:
+        _event_time(self.source)
+        if self.watermark < 0:
+            raise UsageError(f"--watermark must be 0 or more, not {self.watermark}")
+        key = self.id or self.source.dataset.key
+        if key is None or key not in self.source.dataset.column_names:
+            raise UsageError(f"--id names the event id column; {self.source.dataset.name} has "
+                             f"no {key or 'key'} column (try activity)")  # fmt: skip
+        object.__setattr__(self, "id", key)
+        output = _prepare_check(self.source, self.output, self.check, self.truth, self.timeout,
+                                "land the files with --duplicates F")  # fmt: skip
+        object.__setattr__(self, "output", output)
+        self.output.check(MODES)
+
+    @property
+    def truth(self) -> Path | None:
+        if isinstance(self.source, FolderInput):
+            return Path(self.source.directory) / DEDUP_TRUTH
+        return None
+
+    @property
+    def table(self) -> str:
+        return self.output.query_name or "deduplicated"
+
+
+def dedup(df: DataFrame, config: DedupConsumerConfig) -> DataFrame:
+    assert config.id is not None
+    t = _event_time(config.source)
+    return df.withWatermark(t, f"{config.watermark} seconds").dropDuplicatesWithinWatermark(
+        [config.id]
+    )
+
+
+def run_dedup(spark: SparkSession, config: DedupConsumerConfig,
+              err: TextIO | None = None) -> None:  # fmt: skip
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    stream = runner.Stream(config.source, lambda df: dedup(df, config), config.table)
+    runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
+               config.log_level, err)  # fmt: skip
+    if config.check:
+        assert config.truth is not None and config.id is not None
+        key = load_key(config.truth)[-1]
+        rows = spark.table(config.table).select(config.id).collect()
+        ids = [r[0] for r in rows]
+        out = sys.stdout
+        print(f"{'':<24} {'answer key':>11} {'counted':>8}", file=out)
+        print(f"{'rows read':<24} {key['rows']!s:>11}", file=out)
+        print(f"{'rows kept':<24} {key['kept']!s:>11} {len(ids):>8}", file=out)
+        print(f"{'ids kept twice':<24} {0:>11} {len(ids) - len(set(ids)):>8}", file=out)
+        print(f"{'dropped as duplicates':<24} {key['duplicates']!s:>11}", file=out)
+        print(f"{'dropped as late':<24} {key['late']!s:>11}", file=out)
+        good = len(ids) == key["kept"] and len(set(ids)) == len(ids)
+        if key.get("watermark_seconds") != config.watermark:
+            good = False  # an answer key answers one query
+            print(f"the answer key is for --watermark {key.get('watermark_seconds')} and the "
+                  f"query used {config.watermark}", file=out)  # fmt: skip
+        print("agree" if good else "DIFFER", file=out)
+        if not good:
+            raise StreamFailed("the rows kept differ from the answer key (see above)")
