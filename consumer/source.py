@@ -39,7 +39,7 @@ from pyspark.sql.types import StructType
 
 from generator import options as convert
 from generator.clock import Clock, EventTime
-from generator.datasets import get_dataset
+from generator.datasets import standalone
 from generator.errors import UsageError
 from generator.rows import batches, fixed_clock
 from generator.spec import Dataset
@@ -115,8 +115,10 @@ class SourceOptions:
         try:
             if "spec" in values and "dataset" in values:
                 raise UsageError("give dataset (a name or spec file) or spec (its text), not both")
-            dataset = loads(values["spec"]) if "spec" in values else get_dataset(
-                values.get("dataset", "person"))  # fmt: skip
+            dataset = standalone(
+                loads(values["spec"]) if "spec" in values else values.get("dataset", "person"),
+                "the synthetic source",
+            )
         except UsageError as exc:
             raise SourceOptionError(f"{NAME}: option {which}: {exc}") from None
         try:

@@ -209,6 +209,7 @@ class Server:
         self._held: deque[bytes] = deque(maxlen=config.max_queue)  # --stdin, nobody connected
         self._tasks: set[asyncio.Task[None]] = set()
         self._started = 0.0
+        self._source: RowSource | None = None  # the broadcast's rows, ready before listening
         self._loop: asyncio.AbstractEventLoop | None = None
         self.listening = threading.Event()  # set once the port is bound (for other threads)
         self.exit_code: int | None = None
@@ -236,6 +237,11 @@ class Server:
 
     async def startup(self) -> None:
         cfg = self.config
+        if not cfg.stdin and cfg.fanout == "broadcast":
+            # value pools are filled before the port opens: --duration counts serving time,
+            # and the first client does not wait for Faker
+            assert cfg.seed is not None
+            self._source = RowSource(cfg.ds, cfg.seed, cfg.clock, cfg.format)
         try:
             self._server = await asyncio.start_server(
                 self._on_connect, cfg.host, cfg.port, reuse_address=True, limit=2**16
@@ -406,8 +412,8 @@ class Server:
         the previous one left off, and --count counts rows that someone received.
         """
         cfg = self.config
-        assert cfg.seed is not None
-        source = RowSource(cfg.ds, cfg.seed, cfg.clock, cfg.format)
+        source = self._source
+        assert source is not None
         if cfg.truth is not None:
             self._truth = Truth(cfg.event_time.truth_window, cfg.event_time.truth_watermark)
         try:
