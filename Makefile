@@ -1,10 +1,11 @@
 # Two commands do all the set-up: `make demo` and `make test` create .venv, install the project
-# and check for Java 17+ (installing it with apt when run as root).
+# and check for Java 17+ (installing it with apt when run as root); the tests also want Chromium
+# for the report's browser check (installed the same way, else that test is skipped).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test quick demo lint bench java clean
+.PHONY: test quick demo lint bench java chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 is required: install python3.11" >&2; exit 1; }
@@ -16,12 +17,15 @@ $(VENV)/.installed: pyproject.toml
 java:
 	@bash scripts/ensure_java.sh
 
-test: $(VENV)/.installed java
+chromium:
+	@bash scripts/ensure_chromium.sh
+
+test: $(VENV)/.installed java chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # the quick lane: everything but the tests marked slow (about three minutes on 2 cores)
-quick: $(VENV)/.installed java
+quick: $(VENV)/.installed java chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not slow"
 

@@ -190,6 +190,19 @@ def _common(
     out.add_argument(
         "--query-name", metavar="NAME", help="query name; the table name of the memory sink"
     )
+    out.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="when the run ends (done, timed out, Ctrl-C or failed), write one self-contained "
+        "HTML page of what it did: rows, rates, durations, watermark, state, and for event-time "
+        "queries on a folder the rows each batch read and those dropped as late",
+    )
+    out.add_argument(
+        "--progress-log",
+        metavar="FILE",
+        help="save the progress events as JSON lines while running; `consumer report FILE` "
+        "draws the report from them again",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -382,6 +395,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--id", metavar="COLUMN", help="the event id (default: the data set's key)")
     d.set_defaults(handler=_dedup)
 
+    rp = sub.add_parser(
+        "report",
+        help="draw a run report again from a --progress-log file (no Spark needed)",
+        description="Read the JSON lines a consumer wrote with --progress-log and write the same "
+        "self-contained HTML report --report writes.",
+    )
+    rp.add_argument("log", type=Path, metavar="LOG", help="a --progress-log file")
+    rp.add_argument("--output", type=Path, metavar="FILE.html",
+                    help="where to write it (default: LOG with .html)")  # fmt: skip
+    rp.set_defaults(handler=_report)
+
     v = sub.add_parser(
         "verify",
         help="check that a file sink holds every generated row exactly once (no Spark needed)",
@@ -445,6 +469,8 @@ def _output(args: argparse.Namespace) -> OutputConfig:
         trigger_seconds=args.trigger,
         available_now=args.available_now,
         query_name=args.query_name,
+        report=args.report,
+        progress_log=args.progress_log,
     )
 
 
@@ -679,6 +705,21 @@ def _dedup(args: argparse.Namespace) -> Prepared:
         log_level=args.log_level,
     )
     return _session(args, "Duplicates dropped"), lambda spark: sessions_app.run_dedup(spark, config)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from consumer import report
+
+    if not args.log.is_file():
+        raise UsageError(f"no progress log at {args.log}")
+    try:
+        drawn = report.load_log(args.log)
+    except ValueError:
+        raise UsageError(f"{args.log} is not a progress log (JSON lines)") from None
+    target = args.output or args.log.with_suffix(".html")
+    report.write(drawn, target)
+    print(f"consumer: report written to {target}", file=sys.stderr)
+    return 0
 
 
 def _verify(args: argparse.Namespace) -> int:

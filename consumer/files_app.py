@@ -54,4 +54,4 @@ def run(spark: SparkSession, config: FilesConsumerConfig, err: TextIO | None = N
     dataset = config.source.dataset
     streams = [runner.Stream(config.source, lambda df: query(df, dataset), config.name)]
     runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err)  # fmt: skip
+               config.log_level, err, consumer="consumer files")  # fmt: skip

@@ -125,9 +125,9 @@ def run_join(spark: SparkSession, config: JoinConsumerConfig, err: TextIO | None
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     impressions, clicks = config.inputs
     stream = runner.Stream(impressions, lambda i, c: join(i, c, config), config.table,
-                           others=(clicks,))  # fmt: skip
+                           others=(clicks,), late=lambda t, w: t <= w)  # fmt: skip
     runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err)  # fmt: skip
+               config.log_level, err, consumer="consumer join")  # fmt: skip
     if config.check:
         rows = spark.table(config.table).collect()
         if not compare_join(rows, load_key(config.truth), config, sys.stdout):
@@ -228,7 +228,7 @@ def run_enrich(spark: SparkSession, config: EnrichConsumerConfig,
     static = read_csv_static(spark, customers.directory, customers.dataset, config.format)
     stream = runner.Stream(orders, lambda o: enrich(o, static, config.how), config.table)
     runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err)  # fmt: skip
+               config.log_level, err, consumer="consumer enrich")  # fmt: skip
     if config.check:
         rows = spark.table(config.table).collect()
         key = load_key(config.truth)[-1]

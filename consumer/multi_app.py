@@ -52,4 +52,4 @@ def run(spark: SparkSession, config: MultiConsumerConfig, err: TextIO | None = N
         for k, (source, case) in enumerate(cases, 1)
     ]
     runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err)  # fmt: skip
+               config.log_level, err, consumer="consumer multi")  # fmt: skip

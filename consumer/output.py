@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from consumer.errors import StreamFailed
@@ -34,6 +35,8 @@ class OutputConfig:
     trigger_seconds: float | None = None  # processing-time trigger
     available_now: bool = False  # work through the backlog, then stop
     query_name: str | None = None
+    report: str | None = None  # an HTML report of the run, written when it ends
+    progress_log: str | None = None  # the progress events as JSON lines, while it runs
 
     def check(self, modes: Sequence[OutputMode]) -> None:
         """Reject combinations Spark would reject later, before Spark starts."""
@@ -47,6 +50,9 @@ class OutputConfig:
                     f"the {self.sink} sink takes append mode only, and this query's output "
                     f"mode is {'/'.join(modes)}: use --sink console or memory"
                 )
+        for option, value in (("--report", self.report), ("--progress-log", self.progress_log)):
+            if value is not None and Path(value).is_dir():
+                raise UsageError(f"{option} names a file, and {value} is a folder")
         if self.output_mode is not None and self.output_mode not in modes:
             raise UsageError(
                 f"--output-mode {self.output_mode} does not fit this query "
@@ -148,7 +154,7 @@ def await_all(
     check: float = 0.5,
     watch: object = None,
     quiet_stop: tuple[SparkSession, str] | None = None,
-) -> None:
+) -> str:
     """Wait until every query ends, `timeout` seconds pass, or Ctrl-C; then stop them all.
 
     A loop over `isActive` that sleeps between checks (the seed's loop spun without sleeping,
@@ -160,10 +166,12 @@ def await_all(
     """
     err = err if err is not None else sys.stderr
     deadline = None if timeout is None else time.monotonic() + timeout
+    outcome = "finished"
     try:
         while any(q.isActive for q in queries):
             if deadline is not None and time.monotonic() >= deadline:
                 print(f"consumer: {timeout:g}s timeout: stopping", file=err, flush=True)
+                outcome = f"timed out after {timeout:g} s (--timeout)"
                 _between_batches(queries)
                 break
             if callable(watch):
@@ -181,6 +189,7 @@ def await_all(
                 time.sleep(max(0.0, left))
     except KeyboardInterrupt:
         print("consumer: interrupted: stopping", file=err, flush=True)
+        outcome = "interrupted (Ctrl-C)"
     finally:
         quiet = quieter_log(*quiet_stop) if quiet_stop is not None else contextlib.nullcontext()
         with quiet:
@@ -191,3 +200,4 @@ def await_all(
         if failure is not None:
             first = str(failure).strip().splitlines()[0] if str(failure).strip() else "failed"
             raise StreamFailed(f"query {q.name} failed: {first}")
+    return outcome

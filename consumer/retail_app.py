@@ -86,7 +86,8 @@ def run(spark: SparkSession, config: RetailConsumerConfig, err: TextIO | None = 
         return
     streams = [runner.Stream(config.source, lambda df: purchases_by_customer(df, config.window),
                              config.table)]  # fmt: skip
-    runner.run(spark, streams, out, MODES, config.timeout, config.quiet, config.log_level, err)
+    runner.run(spark, streams, out, MODES, config.timeout, config.quiet, config.log_level, err,
+               consumer="consumer retail")  # fmt: skip
     if out.sink == "memory":
         # as in the book: the memory sink is a table the program can query
         spark.sql(f"SELECT * FROM {config.table} ORDER BY `{TOTAL}` DESC").show(

@@ -123,9 +123,11 @@ def sessions(df: DataFrame, config: SessionsConsumerConfig) -> DataFrame:
 def run_sessions(spark: SparkSession, config: SessionsConsumerConfig,
                  err: TextIO | None = None) -> None:  # fmt: skip
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    stream = runner.Stream(config.source, lambda df: sessions(df, config), config.table)
+    gap = config.gap
+    stream = runner.Stream(config.source, lambda df: sessions(df, config), config.table,
+                           late=lambda t, w: t + gap <= w)  # fmt: skip
     runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err)  # fmt: skip
+               config.log_level, err, consumer="consumer sessions")  # fmt: skip
     if config.check:
         assert config.truth is not None
         key = load_key(config.truth)
@@ -209,9 +211,10 @@ def dedup(df: DataFrame, config: DedupConsumerConfig) -> DataFrame:
 def run_dedup(spark: SparkSession, config: DedupConsumerConfig,
               err: TextIO | None = None) -> None:  # fmt: skip
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    stream = runner.Stream(config.source, lambda df: dedup(df, config), config.table)
+    stream = runner.Stream(config.source, lambda df: dedup(df, config), config.table,
+                           late=lambda t, w: t <= w)  # fmt: skip
     runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err)  # fmt: skip
+               config.log_level, err, consumer="consumer dedup")  # fmt: skip
     if config.check:
         assert config.truth is not None and config.id is not None
         key = load_key(config.truth)[-1]

@@ -43,4 +43,5 @@ def query(df: DataFrame) -> DataFrame:
 def run(spark: SparkSession, config: SocketConsumerConfig, err: TextIO | None = None) -> None:
     name = config.output.query_name or "socket"
     runner.run(spark, [runner.Stream(config.source, query, name)], config.output, MODES,
-               config.timeout, config.quiet, config.log_level, err)  # fmt: skip
+               config.timeout, config.quiet, config.log_level, err,
+               consumer="consumer socket")  # fmt: skip

@@ -18,6 +18,7 @@ from consumer import runner
 from consumer.errors import ServerGone, StreamFailed
 from consumer.inputs import Input, SocketInput, SyntheticInput
 from consumer.output import OutputConfig, OutputMode
+from consumer.report import amend
 from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW
 from generator.errors import UsageError
 from generator.rows import event_seconds
@@ -112,10 +113,13 @@ def stream(spark: SparkSession, config: WatermarkConsumerConfig) -> DataFrame:
 def run(spark: SparkSession, config: WatermarkConsumerConfig, err: TextIO | None = None) -> None:
     # the generator writes event times in UTC: parse and print them so
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    streams = [runner.Stream(config.source, lambda df: windows(df, config), config.table)]
+    size = config.window
+    streams = [runner.Stream(config.source, lambda df: windows(df, config), config.table,
+                             late=lambda t, w: t // size * size + size <= w)]  # fmt: skip
+    report = None
     try:
-        runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
-                   config.log_level, err)  # fmt: skip
+        report = runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
+                            config.log_level, err, consumer="consumer watermark")  # fmt: skip
     except ServerGone as exc:
         if config.check is None:
             raise
@@ -130,6 +134,11 @@ def run(spark: SparkSession, config: WatermarkConsumerConfig, err: TextIO | None
         else:
             raise StreamFailed(f"no ground truth at {config.check}: did the server get --truth?")
         emitted = {r["window_start"]: r["count"] for r in spark.table(config.table).collect()}
+        if report is not None:  # expected against counted, per final window
+            report.windows = [(str(t["window_start"]), int(str(t.get("expected", t.get(
+                "expected_at_least")))), emitted.get(str(t["window_start"])))
+                for t in truth if t["final"]]  # fmt: skip
+            amend(report, config.output)
         if not compare(emitted, truth, sys.stdout, config.window, config.watermark):
             raise StreamFailed("the windows differ from the ground truth (see the table)")
 
