@@ -12,13 +12,14 @@ cleanup() {
 }
 trap cleanup EXIT
 tag() { sed -u "s/^/[$1] /"; }
+report="$PWD/demo-report.html"  # kept: what step 1's consumer did, as a page
 
 echo "== 1. files: a person file every 2 s, read by the seed's file stream (about 30 s)"
 echo "   terminal 1: python -m generator files $work/data --interval 2 --seed 7"
 echo "   terminal 2: python -m consumer files $work/data"
 python -m generator files "$work/data" --interval 2 --seed 7 --duration 30 2>&1 | tag generator &
 pids+=($!)
-python -m consumer files "$work/data" --timeout 30 --log-level ERROR 2>&1 | tag consumer
+python -m consumer files "$work/data" --timeout 30 --log-level ERROR --report "$report" 2>&1 | tag consumer
 wait "${pids[0]}" || true
 echo
 echo "   landed: $(ls "$work/data" | wc -l) files in $work/data"
@@ -40,3 +41,4 @@ echo "   python -m consumer files --synthetic --rate 20 --seed 7"
 python -m consumer files --synthetic --rate 20 --seed 7 --timeout 15 --log-level ERROR 2>&1 | tag consumer
 echo
 echo "Done. To run them yourself, side by side: scripts/side-by-side.sh (tmux), or see README.md."
+echo "What step 1's Spark query did, batch by batch (rows, rates, durations): open $report"
