@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -55,6 +55,29 @@ def _prepare_check(source: Input, output: OutputConfig, check: bool, truth: Path
     return dataclasses.replace(output, sink="memory")
 
 
+def _keyed(config: SessionsConsumerConfig | DedupConsumerConfig, option: str,
+           default: str | None, what: str, key_file: str, how: str) -> None:  # fmt: skip
+    """The rules both configs share: an event-time data set, a watermark, a column the state is
+    per (`option`, default: the data set's), and where the answer key is."""
+    _event_time(config.source)
+    if config.watermark < 0:
+        raise UsageError(f"--watermark must be 0 or more, not {config.watermark}")
+    dataset = config.source.dataset
+    column = getattr(config, option) or default
+    if column is None or column not in dataset.column_names:
+        missing = column or ("session_by" if option == "by" else "key")
+        raise UsageError(f"--{option} names {what}; {dataset.name} has no {missing} column (try "
+                         "activity)")  # fmt: skip
+    object.__setattr__(config, option, column)
+    truth = None
+    if isinstance(config.source, FolderInput):
+        truth = Path(config.source.directory) / key_file
+    object.__setattr__(config, "truth", truth)
+    output = _prepare_check(config.source, config.output, config.check, truth, config.timeout, how)
+    object.__setattr__(config, "output", output)
+    config.output.check(MODES)
+
+
 def _event_time(source: Input) -> str:
     column = source.dataset.event_time_column
     if column is None:
@@ -74,28 +97,13 @@ class SessionsConsumerConfig:
     timeout: float | None = None
     quiet: bool = False
     log_level: str = "WARN"
+    truth: Path | None = field(init=False, default=None)  # derived: the answer key beside DIR
 
     def __post_init__(self) -> None:
-        _event_time(self.source)
         if self.gap < 1:
             raise UsageError(f"--gap must be 1 or more, not {self.gap}")
-        if self.watermark < 0:
-            raise UsageError(f"--watermark must be 0 or more, not {self.watermark}")
-        by = self.by or self.source.dataset.session_by
-        if by is None or by not in self.source.dataset.column_names:
-            raise UsageError(f"--by names the column sessions are per; {self.source.dataset.name}"
-                             f" has no {by or 'session_by'} column (try activity)")  # fmt: skip
-        object.__setattr__(self, "by", by)
-        output = _prepare_check(self.source, self.output, self.check, self.truth, self.timeout,
-                                "land activity with `generator files`")  # fmt: skip
-        object.__setattr__(self, "output", output)
-        self.output.check(MODES)
-
-    @property
-    def truth(self) -> Path | None:
-        if isinstance(self.source, FolderInput):
-            return Path(self.source.directory) / SESSIONS_TRUTH
-        return None
+        _keyed(self, "by", self.source.dataset.session_by, "the column sessions are per",
+               SESSIONS_TRUTH, "land activity with `generator files`")  # fmt: skip
 
     @property
     def table(self) -> str:
@@ -174,26 +182,11 @@ class DedupConsumerConfig:
     timeout: float | None = None
     quiet: bool = False
     log_level: str = "WARN"
+    truth: Path | None = field(init=False, default=None)  # derived: the answer key beside DIR
 
     def __post_init__(self) -> None:
-        _event_time(self.source)
-        if self.watermark < 0:
-            raise UsageError(f"--watermark must be 0 or more, not {self.watermark}")
-        key = self.id or self.source.dataset.key
-        if key is None or key not in self.source.dataset.column_names:
-            raise UsageError(f"--id names the event id column; {self.source.dataset.name} has "
-                             f"no {key or 'key'} column (try activity)")  # fmt: skip
-        object.__setattr__(self, "id", key)
-        output = _prepare_check(self.source, self.output, self.check, self.truth, self.timeout,
-                                "land the files with --duplicates F")  # fmt: skip
-        object.__setattr__(self, "output", output)
-        self.output.check(MODES)
-
-    @property
-    def truth(self) -> Path | None:
-        if isinstance(self.source, FolderInput):
-            return Path(self.source.directory) / DEDUP_TRUTH
-        return None
+        _keyed(self, "id", self.source.dataset.key, "the event id column", DEDUP_TRUTH,
+               "land the files with --duplicates F")  # fmt: skip
 
     @property
     def table(self) -> str:

@@ -51,14 +51,9 @@ def is_spec_path(name: str) -> bool:
 
 
 def _load_spec(path: Path) -> Dataset | Bundle:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"no spec file {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    data = spec_file.read(path)
     if not spec_file.is_bundle(data):
-        dataset = spec_file.load(path)
+        dataset = spec_file.load(path, data)
         spec_file.check_runs(dataset, path)
         return dataset
 

@@ -43,14 +43,19 @@ class _Problem(Exception):
 # --- reading ------------------------------------------------------------------------------------
 
 
-def load(path: Path) -> Dataset:
-    """The data set a spec file declares, checked: a UsageError names the file and the problem."""
+def read(path: Path) -> dict[str, Any]:
+    """A spec file's TOML, or one line saying why not."""
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise UsageError(f"no spec file {path}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load(path: Path, data: dict[str, Any] | None = None) -> Dataset:
+    """The data set a spec file declares, checked: a UsageError names the file and the problem."""
+    data = read(path) if data is None else data
     try:
         dataset = from_data(data)
     except _Problem as exc:
