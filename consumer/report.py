@@ -145,10 +145,14 @@ def files_per_batch(checkpoint: Path, source: int, progress: list[dict[str, Any]
             continue
         files: list[Path] = []
         for n in range((start if start is not None else -1) + 1, end + 1):
-            entry = log / str(n)
+            # every 10th entry of the log is compacted: it lists all files so far, each with
+            # the batch that read it
+            entry = log / str(n) if (log / str(n)).exists() else log / f"{n}.compact"
             if entry.exists():
                 for raw in entry.read_text().splitlines()[1:]:
-                    files.append(Path(json.loads(raw)["path"].removeprefix("file://")))
+                    item = json.loads(raw)
+                    if item.get("batchId", n) == n:
+                        files.append(Path(item["path"].removeprefix("file://")))
         out[int(p["batchId"])] = files
     return out
 

@@ -4,6 +4,7 @@ the rules were found with (hand-made files, one per micro-batch), then the gener
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from consumer import join_app, sessions_app
 from consumer.cli import main as consumer_main
 from consumer.inputs import FolderInput
 from consumer.output import OutputConfig
-from generator.answers import SessionsKey
+from generator.answers import SessionsKey, load_key
 from generator.cli import main as generator_main
 from generator.datasets import DATASETS
 from tests.test_linked import JOIN_EDGE, h, join_key
@@ -101,9 +102,17 @@ def ads(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_join_check_agrees_with_spark(
     spark: Any, ads: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert consume("join", ads, "--check", "--checkpoint", tmp_path / "a") == 0
+    report = ["--report", tmp_path / "join.html", "--progress-log", tmp_path / "join.jsonl"]
+    assert consume("join", ads, "--check", "--checkpoint", tmp_path / "a", *report) == 0
     out = capsys.readouterr().out
     assert "rows: agree" in out
+    # the report's pictures mark as late, on each side, the rows the answer key drops
+    log = [json.loads(line) for line in (tmp_path / "join.jsonl").read_text().splitlines()]
+    left, right = [line["picture"] for line in log if "picture" in line]
+    summary = load_key(ads / "_truth_join.jsonl")[-1]
+    assert (sum(left["dropped"]), sum(right["dropped"])) == (summary["late_left"],
+                                                             summary["late_right"])  # fmt: skip
+    assert summary["late_left"] > 0
     must, counted = line_of(out, "pairs that must")[-2:]
     assert must == counted and int(must) > 50
     assert consume("join", ads, "--how", "leftOuter", "--check", "--checkpoint",
