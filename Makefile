@@ -24,7 +24,7 @@ test: $(VENV)/.installed java chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# the quick lane: everything but the tests marked slow (about three minutes on 2 cores)
+# the quick lane: everything but the tests marked slow (about five minutes on 2 cores)
 quick: $(VENV)/.installed java chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not slow"
