@@ -101,11 +101,12 @@ class Recorder(StreamingQueryListener):
 def load_log(path: Path) -> Report:
     """A report from a progress log (a torn last line, from a killed run, is left out)."""
     report = Report(settings={})
-    for number, raw in enumerate(path.read_text().splitlines(), 1):
+    raws = path.read_text().splitlines()
+    for number, raw in enumerate(raws, 1):
         try:
             line = json.loads(raw)
         except ValueError:
-            if number == len(path.read_text().splitlines()):
+            if number == len(raws):
                 break
             raise
         if "settings" in line:

@@ -84,12 +84,6 @@ class _Watermark:
             candidate = min(n - d for n, d in zip(self.newest, self.delays, strict=True))  # type: ignore[operator]
             self.now = max(self.now, candidate)
 
-    def next_value(self) -> int:
-        """What W would be in one more batch (without advancing)."""
-        if not all(n is not None for n in self.newest):
-            return self.now
-        return max(self.now, min(n - d for n, d in zip(self.newest, self.delays, strict=True)))  # type: ignore[operator]
-
 
 # --- the stream-stream join -------------------------------------------------------------------
 
@@ -147,9 +141,11 @@ class JoinKey:
                 self.late[1] += 1
             else:
                 rights.append(_Row(key, t, b))
+        new_rights: dict[str, list[_Row]] = defaultdict(list)
+        for right in rights:
+            new_rights[right.key].append(right)
         for left in lefts:  # new impressions against the clicks in state and in the batch
-            for right in self.right_state.get(left.key, []) + [r for r in rights
-                                                                if r.key == left.key]:  # fmt: skip
+            for right in self.right_state.get(left.key, []) + new_rights.get(left.key, []):
                 if self._matches(left.time, right.time):
                     self.pairs.append((left.key, left.time, right.time, b))
                     left.matched = right.matched = True

@@ -282,8 +282,8 @@ class Engine:
             assert self._peers is not None
             table = Engine(self._peers[name], self.seed, peers=self._peers)
             size = static_rows(self._peers[name])
-            values = _plain(table.table(0, size).column(column))
-            beyond = _plain(table.table(size, 2 * size).column(column))
+            values = plain(table.table(0, size).column(column))
+            beyond = plain(table.table(size, 2 * size).column(column))
             unknown = beyond.filter(pc.invert(pc.is_in(beyond, value_set=values)))
             self._peer_values[name, column] = (values, unknown)
         return self._peer_values[name, column]
@@ -317,11 +317,19 @@ def static_rows(dataset: Dataset) -> int:
     return rows if isinstance(rows, int) else 1000
 
 
-def _plain(column: pa.ChunkedArray) -> pa.Array:
-    array = column.combine_chunks()
-    if isinstance(array, pa.DictionaryArray):
-        array = array.dictionary_decode()
-    return array
+def plain(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One array of plain values (chunks joined, dictionaries decoded)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if isinstance(column, pa.DictionaryArray):
+        column = column.dictionary_decode()
+    return column
+
+
+def seconds_of(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A timestamp column as epoch seconds."""
+    seconds: np.ndarray = plain(column).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return seconds
 
 
 def _new_faker() -> Any:

@@ -29,7 +29,7 @@ import pyarrow as pa
 from generator import answers
 from generator.clock import Clock, EventTime
 from generator.datasets import resolve
-from generator.engine import Engine, static_rows
+from generator.engine import Engine, seconds_of, static_rows
 from generator.errors import LandingFailed, UsageError
 from generator.formats import FORMATS, csv_header
 from generator.formats import body as render
@@ -257,7 +257,7 @@ class Maker:
         times = None
         column = ds.event_time_column
         if column is not None:
-            times = _seconds(table.column(column)) if table.num_rows else np.zeros(0, np.int64)
+            times = seconds_of(table.column(column)) if table.num_rows else np.zeros(0, np.int64)
         return Made(index, start, table.num_rows, chunks, sum(len(c) for c in chunks), times,
                     table, copies)  # fmt: skip
 
@@ -472,7 +472,7 @@ class Keys:
                     return
                 table = read_landed(path, self.members[i], entry.header)
                 column = self.members[i].event_time_column
-                times = _seconds(table.column(column)) if column else None
+                times = seconds_of(table.column(column)) if column else None
                 made.append((i, Made(0, 0, table.num_rows, [], 0, times, table)))
             self.add(made)
 
@@ -518,15 +518,6 @@ def _plain_list(table: pa.Table, column: str) -> list[object]:
 
 def _strings(table: pa.Table, column: str) -> list[str]:
     return [str(v) for v in table.column(column).to_pylist()]
-
-
-def _seconds(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if isinstance(column, pa.DictionaryArray):
-        column = column.dictionary_decode()
-    seconds: np.ndarray = column.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    return seconds
 
 
 def _resume_point(config: FilesConfig, manifests: list[Manifest]) -> tuple[int, int, int]:

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from generator.clock import Clock
-from generator.engine import BLOCK_ROWS, Engine, key_of
+from generator.engine import BLOCK_ROWS, Engine, key_of, plain, seconds_of
 from generator.sources import Reference, SimClock, with_dangling
 from generator.spec import Dataset
 from generator.types import arrow_schema
@@ -58,7 +58,7 @@ class Follower:
         with self._lock:
             if column not in self._unknown:
                 table = self.followed.table(_UNKNOWN_FROM, _UNKNOWN_FROM + 4096)
-                self._unknown[column] = _plain(table.column(column))
+                self._unknown[column] = plain(table.column(column))
             return self._unknown[column]
 
     def born_of(self, s: int) -> tuple[pa.Table, np.ndarray]:
@@ -76,7 +76,7 @@ class Follower:
         delays = np.floor(np.asarray(self.delay.numbers(n, rng), dtype=np.float64))
         time_column = self.followed.dataset.event_time_column
         assert time_column is not None
-        parent_times = _seconds(parent.column(time_column))[chosen]
+        parent_times = seconds_of(parent.column(time_column))[chosen]
         times = parent_times + delays.astype(np.int64)
         arrival = times + self.clock.lags(n, rng)
         own = self.own.table(s * BLOCK_ROWS, s * BLOCK_ROWS + n) if self.own is not None else None
@@ -85,13 +85,13 @@ class Follower:
         for column in ds.columns:
             src = column.source
             if isinstance(src, Reference):
-                values = _plain(parent.column(src.column)).take(taken)
+                values = plain(parent.column(src.column)).take(taken)
                 values = with_dangling(values, self._unknown_keys(src.column), src.dangling, rng)
             elif isinstance(src, SimClock):
                 values = pa.array(times, pa.timestamp("s"))
             else:
                 assert own is not None
-                values = _plain(own.column(column.name))
+                values = plain(own.column(column.name))
             arrays.append(values.cast(self.schema.field(column.name).type))
         order = np.argsort(arrival, kind="stable")
         table = pa.Table.from_arrays(arrays, schema=self.schema).take(pa.array(order))
@@ -121,16 +121,3 @@ class Follower:
         table = pa.concat_tables(pieces)
         order = np.argsort(np.concatenate(arrivals), kind="stable")
         return table.take(pa.array(order))
-
-
-def _plain(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if isinstance(column, pa.DictionaryArray):
-        column = column.dictionary_decode()
-    return column
-
-
-def _seconds(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    seconds: np.ndarray = _plain(column).cast(pa.int64()).to_numpy(zero_copy_only=False)
-    return seconds
