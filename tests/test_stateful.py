@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +138,28 @@ def test_a_wrong_watermark_fails_the_join_check(
     assert "DIFFER" in out
 
 
+def test_the_join_options_reach_the_query(
+    spark: Any, ads: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # clicks at most 10 minutes after their impression; the key (1 hour) has pairs further apart
+    assert consume("join", ads, "--within", 600, "--sink", "memory", "--query-name", "within",
+                   "--checkpoint", tmp_path) == 0  # fmt: skip
+    rows = spark.table("within").collect()
+    delays = [(r.clickTime - r.impressionTime).total_seconds() for r in rows]
+    assert rows and max(delays) <= 600
+    key = load_key(ads / "_truth_join.jsonl")
+
+    def apart(k: dict[str, object]) -> float:
+        right, left = (dt.datetime.fromisoformat(str(k[t])) for t in ("right_time", "left_time"))
+        return (right - left).total_seconds()
+
+    assert any(apart(k) > 600 for k in key if k.get("appears"))
+    config = join_app.JoinConsumerConfig(ads, impression_watermark=3600)
+    assert not join_app.compare_join([], key, config, sys.stdout)
+    assert "the answer key is for --impression-watermark 7200 and the query used 3600" in (
+        capsys.readouterr().out)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def activity(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("activity")
@@ -160,6 +184,25 @@ def test_sessions_and_dedup_checks_agree_with_spark(
     assert kept[-1] == kept[-2]
 
 
+def test_sessions_by_and_dedup_id_choose_the_column(
+    spark: Any, activity: Path, tmp_path: Path
+) -> None:
+    # per event id: every event a session of its own, closed 30 s on
+    assert consume("sessions", activity, "--by", "eventId", "--sink", "memory", "--query-name",
+                   "by_event", "--checkpoint", tmp_path / "s") == 0  # fmt: skip
+    sessions = spark.table("by_event").collect()
+    assert sessions and all(r.user.startswith("ev-") and r.events >= 1 for r in sessions)
+    assert consume("dedup", activity, "--id", "userId", "--sink", "memory", "--query-name",
+                   "one_per_user", "--checkpoint", tmp_path / "d") == 0  # fmt: skip
+    kept: dict[str, list[dt.datetime]] = {}
+    for r in spark.table("one_per_user").collect():
+        kept.setdefault(r.userId, []).append(r.event_time)
+    assert 0 < len(kept) <= 20
+    for times in kept.values():  # a user's row again only once its state outlived the watermark
+        times.sort()
+        assert all((b - a).total_seconds() > 60 for a, b in pairwise(times))
+
+
 @pytest.mark.slow
 def test_another_gap_fails_the_sessions_check(
     spark: Any, activity: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -180,6 +223,13 @@ def test_enrich_counts_unknown_customers(
                        tmp_path / how) == 0  # fmt: skip
         out = capsys.readouterr().out
         assert out.splitlines()[-1] == "agree"
+    # JSON lines: the same orders, the same counts
+    assert generator_main(["files", str(tmp_path / "json"), "--dataset", "shop", "--files", "15",
+                           "--interval", "0", "--seed", "8", "--format", "json",
+                           "--quiet"]) == 0  # fmt: skip
+    assert consume("enrich", tmp_path / "json", "--format", "json", "--check", "--checkpoint",
+                   tmp_path / "j") == 0  # fmt: skip
+    assert capsys.readouterr().out.splitlines()[-1] == "agree"
 
 
 @pytest.mark.parametrize(
@@ -201,6 +251,11 @@ def test_enrich_counts_unknown_customers(
             ["sessions", "{dir}", "--dataset", "person"],
             "data set 'person' has no event-time column (try activity)",
         ),
+        (
+            ["join", "{dir}", "--check", "--max-files-per-trigger", "2"],
+            "--check needs one file per trigger (the answer key's batches)",
+        ),
+        (["dedup", "{dir}", "--report", "{dir}"], "--report names a file, and {dir} is a folder"),
     ],
 )
 def test_stateful_bad_input_one_line_exit_2(
