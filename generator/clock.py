@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from generator.errors import UsageError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from generator.spec import Dataset
+
+class _Declared(Protocol):
+    """What the clock needs to know of a data set (the clock sits below the declarations)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def event_time_column(self) -> str | None: ...
+
 
 TRUTH_WINDOW = 60  # seconds: the windows of _truth.jsonl
 TRUTH_WATERMARK = 10  # seconds: the watermark delay _truth.jsonl judges lateness by
@@ -99,7 +107,7 @@ class EventTime:
         return [_option(f.name) for f in fields(self) if getattr(self, f.name) != getattr(
             default, f.name)]  # fmt: skip
 
-    def check_for(self, dataset: Dataset) -> None:
+    def check_for(self, dataset: _Declared) -> None:
         """Event-time options on a data set without an event-time column are a mistake."""
         given = self.given()
         if dataset.event_time_column is None and given:

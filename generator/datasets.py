@@ -5,45 +5,68 @@ where the figures come from.
 
 from __future__ import annotations
 
+import threading
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from generator import spec_file
 from generator.errors import UsageError
 from generator.spec import Bundle, Dataset
+
+T = TypeVar("T")
+
+
+DATASET_NAMES = ("person", "retail", "counter", "sensor", "impressions", "clicks", "customers",
+                 "orders", "activity")  # fmt: skip
+BUNDLE_NAMES = ("ads", "shop")
+_CONSTANTS = {name.upper(): name for name in DATASET_NAMES}  # PERSON, RETAIL, ...
 
 
 def _text(name: str) -> str:
     return resources.files("generator").joinpath("specs", f"{name}.toml").read_text()
 
 
-def _builtin(name: str) -> Dataset:
-    return spec_file.from_data(tomllib.loads(_text(name)))
+class _Builtins(Mapping[str, T]):
+    """The built-ins by name, each parsed the first time it is asked for: importing a module
+    of the generator (in every Spark Python worker, too) parses no spec file."""
+
+    def __init__(self, names: tuple[str, ...], build: Callable[[str], T]) -> None:
+        self._names, self._build = names, build
+        self._built: dict[str, T] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> T:
+        if name not in self._names:
+            raise KeyError(name)
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = self._build(name)
+            return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
-PERSON = _builtin("person")
-RETAIL = _builtin("retail")
-COUNTER = _builtin("counter")
-SENSOR = _builtin("sensor")
-IMPRESSIONS = _builtin("impressions")
-CLICKS = _builtin("clicks")
-CUSTOMERS = _builtin("customers")
-ORDERS = _builtin("orders")
-ACTIVITY = _builtin("activity")
+DATASETS: Mapping[str, Dataset] = _Builtins(
+    DATASET_NAMES, lambda name: spec_file.from_data(tomllib.loads(_text(name)))
+)
+BUNDLES: Mapping[str, Bundle] = _Builtins(
+    BUNDLE_NAMES,
+    lambda name: spec_file.bundle_from_data(tomllib.loads(_text(name)), DATASETS.__getitem__),
+)
 
-DATASETS: Mapping[str, Dataset] = {
-    ds.name: ds
-    for ds in (PERSON, RETAIL, COUNTER, SENSOR, IMPRESSIONS, CLICKS, CUSTOMERS, ORDERS, ACTIVITY)
-}
-BUNDLES: Mapping[str, Bundle] = {
-    b.name: b
-    for b in (
-        spec_file.bundle_from_data(tomllib.loads(_text(name)), DATASETS.__getitem__)
-        for name in ("ads", "shop")
-    )
-}
+
+def __getattr__(name: str) -> Dataset:
+    """`datasets.PERSON` and the like: the built-in of that name, parsed when first used."""
+    if name in _CONSTANTS:
+        return DATASETS[_CONSTANTS[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_spec_path(name: str) -> bool:
@@ -75,7 +98,7 @@ def get(name: str) -> Dataset | Bundle:
     """A built-in data set or bundle by name, or the one a spec file (`*.toml`) declares."""
     if is_spec_path(name):
         return _load_spec(Path(name))
-    if name in BUNDLES:
+    if name in BUNDLE_NAMES:
         return BUNDLES[name]
     try:
         return DATASETS[name]

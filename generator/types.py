@@ -5,14 +5,26 @@ side by side in one place. pyarrow is imported only when an Arrow type is asked 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from generator.spec import Dataset
+
+class _Typed(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+
+
+class _Columns(Protocol):
+    """A data set as far as its types go (types sit below the declarations)."""
+
+    @property
+    def columns(self) -> Sequence[_Typed]: ...
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,7 @@ def arrow_type(ddl: str) -> pa.DataType:
     return TYPES[ddl].arrow_type()
 
 
-def arrow_schema(dataset: Dataset) -> pa.Schema:
+def arrow_schema(dataset: _Columns) -> pa.Schema:
     """The Arrow types a data set's columns are drawn as and read back as."""
     import pyarrow as pa
 
