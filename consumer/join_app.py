@@ -31,6 +31,7 @@ from generator.answers import (
     JOIN_RIGHT_WATERMARK,
     JOIN_TRUTH,
     JOIN_WITHIN,
+    Lateness,
     load_key,
 )
 from generator.datasets import BUNDLES
@@ -125,7 +126,7 @@ def run_join(spark: SparkSession, config: JoinConsumerConfig, err: TextIO | None
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     impressions, clicks = config.inputs
     stream = runner.Stream(impressions, lambda i, c: join(i, c, config), config.table,
-                           others=(clicks,), late=lambda t, w: t <= w)  # fmt: skip
+                           others=(clicks,), late=Lateness("event"))  # fmt: skip
     runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
                config.log_level, err, consumer="consumer join")  # fmt: skip
     if config.check:

@@ -22,6 +22,8 @@ from typing import Any, TextIO
 
 from pyspark.sql.streaming.listener import StreamingQueryListener
 
+from generator.answers import Lateness
+
 PARTS = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walCommit", "commitOffsets")
 
 
@@ -180,19 +182,21 @@ def watermarks(progress: list[dict[str, Any]], query: str | None = None) -> dict
 
 
 def picture(title: str, batch_files: dict[int, list[Path]], marks: dict[int, int],
-            times_of: Callable[[Path], list[int]],
-            late: Callable[[int, int], bool]) -> Picture:  # fmt: skip
-    """Each row read, by batch; dropped when `late(time, previous batch's watermark)`."""
+            times_of: Callable[[Path], list[int]], late: Lateness) -> Picture:  # fmt: skip
+    """Each row read, by batch; dropped by the answer keys' rule (`Lateness`) under the
+    previous batch's watermark."""
+    import numpy as np
+
     pic = Picture(title, watermarks=marks)
     for batch in sorted(batch_files):
         previous = marks.get(batch - 1, 0)
         for path in batch_files[batch]:
             if not path.exists():
                 continue
-            for t in times_of(path):
-                pic.batches.append(batch)
-                pic.times.append(t)
-                pic.dropped.append(late(t, previous))
+            times = times_of(path)
+            pic.batches += [batch] * len(times)
+            pic.times += times
+            pic.dropped += late.late(np.asarray(times, dtype=np.int64), previous).tolist()
     return pic
 
 

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, TextIO
 from consumer.inputs import FolderInput, Input, SyntheticInput, Watch
 from consumer.output import OutputConfig, OutputMode, await_all, batch_lines, start
 from consumer.waiting import wait_for_folder
+from generator.answers import Lateness
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming.query import StreamingQuery
 
     from consumer.report import Report
-
-Late = Callable[[int, int], bool]  # (event time, previous batch's watermark) -> dropped
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class Stream:
     name: str
     checkpoint_suffix: str = ""  # several queries of one run need folders of their own
     others: tuple[Input, ...] = ()  # more inputs of one query (a join's other side)
-    late: Late | None = None  # event-time queries: which rows the watermark drops
+    late: Lateness | None = None  # event-time queries: which rows the watermark drops
 
 
 def run(

@@ -27,6 +27,7 @@ from generator.answers import (
     SESSION_GAP,
     SESSION_WATERMARK,
     SESSIONS_TRUTH,
+    Lateness,
     load_key,
 )
 from generator.errors import UsageError
@@ -133,7 +134,7 @@ def run_sessions(spark: SparkSession, config: SessionsConsumerConfig,
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     gap = config.gap
     stream = runner.Stream(config.source, lambda df: sessions(df, config), config.table,
-                           late=lambda t, w: t + gap <= w)  # fmt: skip
+                           late=Lateness("session", gap))  # fmt: skip
     runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
                config.log_level, err, consumer="consumer sessions")  # fmt: skip
     if config.check:
@@ -205,7 +206,7 @@ def run_dedup(spark: SparkSession, config: DedupConsumerConfig,
               err: TextIO | None = None) -> None:  # fmt: skip
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     stream = runner.Stream(config.source, lambda df: dedup(df, config), config.table,
-                           late=lambda t, w: t <= w)  # fmt: skip
+                           late=Lateness("event"))  # fmt: skip
     runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
                config.log_level, err, consumer="consumer dedup")  # fmt: skip
     if config.check:

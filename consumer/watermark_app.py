@@ -19,10 +19,10 @@ from consumer.errors import ServerGone, StreamFailed
 from consumer.inputs import Input, SocketInput, SyntheticInput
 from consumer.output import OutputConfig, OutputMode
 from consumer.report import amend
+from generator.answers import TRUTH, Lateness, WindowsKey, load_truth
 from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW
 from generator.errors import UsageError
 from generator.rows import event_seconds
-from generator.truth import TRUTH, Truth, load_truth
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -115,7 +115,7 @@ def run(spark: SparkSession, config: WatermarkConsumerConfig, err: TextIO | None
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     size = config.window
     streams = [runner.Stream(config.source, lambda df: windows(df, config), config.table,
-                             late=lambda t, w: t // size * size + size <= w)]  # fmt: skip
+                             late=Lateness("window", size))]  # fmt: skip
     report = None
     try:
         report = runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
@@ -150,7 +150,7 @@ def drawn_truth(source: SyntheticInput, window: int, watermark: int) -> list[dic
 
     opts = SourceOptions.parse(source.options(), stream=True)
     assert opts.rows is not None and opts.max_records is not None
-    truth = Truth(window, watermark)
+    truth = WindowsKey(window, watermark)
     for start in range(0, opts.rows, opts.max_records):
         stop = min(opts.rows, start + opts.max_records)
         truth.add_batch(event_seconds(opts.dataset, opts.seed, start, stop, opts.clock))

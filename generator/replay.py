@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from generator.errors import LandingFailed, UsageError
-from generator.files import sigterm_as_interrupt
 from generator.landing import land, prepare_folder, remove_stale_temps
 from generator.progress import StatusLine, human, rate
+from generator.signals import sigterm_as_interrupt
 
 
 @dataclass(frozen=True)

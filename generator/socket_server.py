@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
+from generator.answers import WindowsKey
 from generator.clock import Clock, EventTime
 from generator.datasets import standalone
 from generator.errors import UsageError
@@ -33,7 +34,6 @@ from generator.formats import FORMATS
 from generator.lines import RowSource
 from generator.progress import StatusLine, human, rate
 from generator.spec import Dataset
-from generator.truth import Truth
 
 Fanout = Literal["broadcast", "each"]
 WRITE_SLICE = 256 * 1024  # bytes handed to a transport at a time: bounds its buffer per client
@@ -213,7 +213,7 @@ class Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.listening = threading.Event()  # set once the port is bound (for other threads)
         self.exit_code: int | None = None
-        self._truth: Truth | None = None
+        self._truth: WindowsKey | None = None
         self._truth_dirty = False
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -415,7 +415,7 @@ class Server:
         source = self._source
         assert source is not None
         if cfg.truth is not None:
-            self._truth = Truth(cfg.event_time.truth_window, cfg.event_time.truth_watermark)
+            self._truth = WindowsKey(cfg.event_time.truth_window, cfg.event_time.truth_watermark)
         try:
             await self._stream(source, lambda: list(self.clients))
         finally:

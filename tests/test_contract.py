@@ -4,18 +4,17 @@ config built in Python is the command line's config, checked the same way."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 
 from generator import PERSON, RETAIL, UsageError
+from generator.answers import TRUTH, load_truth
 from generator.cli import main
 from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW, EventTime
 from generator.files import FilesConfig, run
 from generator.replay import ReplayConfig
 from generator.socket_server import SocketConfig
-from generator.truth import TRUTH
 from tests.socket_helpers import LineClient, config, running
 
 
@@ -106,8 +105,7 @@ def test_socket_truth_holds_every_row_sent_once_the_server_stops(tmp_path: Path)
                  event_time=EventTime(start=dt.datetime(2026, 1, 1)))  # fmt: skip
     with running(cfg) as server:
         assert len(LineClient(server.port).rest()) == 30_000
-    lines = truth.read_text().splitlines()
-    assert sum(json.loads(line)["events"] for line in lines) == 30_000
+    assert sum(int(str(w["events"])) for w in load_truth(truth)) == 30_000
 
 
 def test_replay_config_from_python_lands_what_the_cli_lands(tmp_path: Path) -> None:

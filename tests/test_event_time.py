@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from consumer.cli import main as consumer_main
+from generator.answers import TRUTH, load_truth
 from generator.cli import main as generator_main
 from generator.datasets import SENSOR
 from generator.manifest import read_landed
-from generator.truth import TRUTH, load_truth
 
 START = "2026-01-01T00:00:00"
 

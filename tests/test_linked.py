@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pytest
 
-from generator.answers import DedupKey, JoinKey, SessionsKey, load_key
+from generator.answers import DedupKey, JoinKey, SessionsKey, iso, load_key
 from generator.cli import main
 from generator.datasets import BUNDLES, DATASETS
 from generator.files import FilesConfig, run
@@ -216,11 +216,13 @@ def join_key(batches: list[tuple[list[tuple[str, float]], list[tuple[str, float]
 def test_join_key_rules_at_the_edges() -> None:
     key = join_key(JOIN_EDGE)
     # a row at the previous batch's watermark (7 h) is late; one a little after is not
-    assert sorted((k, b) for k, _, _, b in key.pairs) == [("g", 3), ("w2", 2), ("y2", 2)]
+    lines = key.lines()
+    pairs = [(r["key"], r["batch"]) for r in lines if r.get("appears") == "must"]
+    assert sorted(pairs) == [("g", 3), ("w2", 2), ("y2", 2)]
     # impressions leave the state unmatched when W - 1 h passes them: null rows, the last ones
     # in the batch without data the run ends with
-    assert sorted((k, b) for k, _, b in key.final_nulls()) == [("a", 4), ("h", 4), ("y", 4)]
-    lines = key.lines()
+    nulls = [(r["key"], r["batch"]) for r in lines if r.get("null_row")]
+    assert sorted(nulls) == [("a", 4), ("h", 4), ("y", 4)]
     assert lines[-1]["must"] == 3 and lines[-1]["may"] == 2  # y and w: late on one side
 
 
@@ -234,10 +236,12 @@ def test_sessions_key_rules_at_the_edges() -> None:
         [],
     ):
         key.add_batch([u for u, _ in batch], np.array([t for _, t in batch], dtype=np.int64))
-    closed = {(u, s, e, n) for u, s, e, n, _ in key.closed}
+    closed = {(r["user"], r["start"], r["end"], r["events"]) for r in key.lines()[:-1]
+              if r["emitted"]}  # fmt: skip
     # x and y end at or before 990: late; w ends after it; p's late event joins its session
-    assert closed == {("q", 1, 61, 1), ("p", 960, 1049, 2), ("z", 1000, 1060, 1),
-                      ("v", 985, 1045, 1), ("w", 931, 991, 1)}  # fmt: skip
+    assert closed == {("q", iso(1), iso(61), 1), ("p", iso(960), iso(1049), 2),
+                      ("z", iso(1000), iso(1060), 1), ("v", iso(985), iso(1045), 1),
+                      ("w", iso(931), iso(991), 1)}  # fmt: skip
     assert key.late == 2
     merged = SessionsKey(gap=60).sessions([100, 160, 300])
     assert merged == [(100, 220, 2), (300, 360, 1)]  # an event at the very end joins
@@ -255,3 +259,6 @@ def test_dedup_key_rules() -> None:
     ):
         key.add_batch([k for k, _ in batch], np.array([t for _, t in batch], dtype=np.int64))
     assert (key.kept, key.duplicates, key.late) == (7, 5, 1)
+    # the key lists the rows kept: the first of each id (k again in batch 3 is late)
+    kept = [(r["id"], r["batch"]) for r in key.lines()[:-1]]
+    assert kept == [("a", 0), ("z", 0), ("k", 0), ("b", 1), ("c", 1), ("y", 2), ("m", 4)]

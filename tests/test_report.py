@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from consumer.cli import main as consumer_main
+from generator.answers import TRUTH, load_truth
 from generator.cli import main as generator_main
 
 pytestmark = pytest.mark.spark
@@ -46,7 +47,7 @@ def test_a_run_writes_its_report_and_log(spark: Any, run: Path) -> None:
     # the rows marked late in the picture — by Spark's own watermarks and the files each batch
     # read (from the checkpoint) — are the rows the truth says are dropped; Spark's own metric
     # counts rows after partial aggregation (a window's rows of one partition count once)
-    truth = [json.loads(line) for line in (run / "in" / "_truth.jsonl").read_text().splitlines()]
+    truth = load_truth(run / "in" / TRUTH)
     assert sum(picture["dropped"]) == sum(t["late"] for t in truth) > 0
     spark_dropped = sum(o["numRowsDroppedByWatermark"] for p in progress
                         for o in p["stateOperators"])  # fmt: skip

@@ -1,0 +1,56 @@
+"""Answer keys: what a correct streaming query must find in the rows the generator made, by
+Spark's own rules, followed batch by batch for the one way a run is deterministic — one file per
+micro-batch (`maxFilesPerTrigger` 1; for a join, file b of both sides in batch b) with
+`availableNow`. One watermark rule (`watermark.py`) serves every key, the run report's pictures
+and the consumers' checks. Keys are kept as files land and saved as they grow (`store.py`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator.answers import store
+from generator.answers.base import AnswerKey, iso
+from generator.answers.dedup import DEDUP_TRUTH, DEDUP_WATERMARK, DedupKey
+from generator.answers.join import (
+    ENRICH_TRUTH,
+    JOIN_LEFT_WATERMARK,
+    JOIN_RIGHT_WATERMARK,
+    JOIN_TRUTH,
+    JOIN_WITHIN,
+    EnrichKey,
+    JoinKey,
+)
+from generator.answers.sessions import SESSION_GAP, SESSION_WATERMARK, SESSIONS_TRUTH, SessionsKey
+from generator.answers.watermark import Lateness, Watermark
+from generator.answers.windows import TRUTH, WindowsKey, load_truth
+
+__all__ = [
+    "DEDUP_TRUTH",
+    "DEDUP_WATERMARK",
+    "ENRICH_TRUTH",
+    "JOIN_LEFT_WATERMARK",
+    "JOIN_RIGHT_WATERMARK",
+    "JOIN_TRUTH",
+    "JOIN_WITHIN",
+    "SESSIONS_TRUTH",
+    "SESSION_GAP",
+    "SESSION_WATERMARK",
+    "TRUTH",
+    "AnswerKey",
+    "DedupKey",
+    "EnrichKey",
+    "JoinKey",
+    "Lateness",
+    "SessionsKey",
+    "Watermark",
+    "WindowsKey",
+    "iso",
+    "load_key",
+    "load_truth",
+]
+
+
+def load_key(path: Path) -> list[dict[str, object]]:
+    """The lines of an answer key (its last line is the summary with the query's settings)."""
+    return store.read(path)

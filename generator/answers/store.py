@@ -1,0 +1,77 @@
+"""How an answer key is kept on disk while files land: records that are final are appended once,
+and every save ends with the key's summary line, which also carries what is still open. A save
+costs what changed since the last one, however long the run has been going.
+
+Readers fold the file back (`read`): the records, then the open ones of the last summary, then
+that summary. A torn last line (a killed run) and records after the last summary are left out:
+the file says what its last summary says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from generator.landing import land
+
+Line = dict[str, Any]
+OPEN = "open_records"  # the summary's list of records that may still change
+
+
+def _text(lines: Iterable[Line]) -> str:
+    return "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+
+
+class KeyFile:
+    """One answer key's file: written anew by a run's first save, appended to by the next."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.path = folder / name
+        self._started = False
+
+    def write(self, records: Iterable[Line], summary: Line) -> None:
+        data = _text([*records, summary]).encode()
+        if not self._started:
+            land(self.path.parent, self.path.name, [data], replace=True)
+            self._started = True
+            return
+        # O_NOFOLLOW: a link planted in place of the key is refused, not written through
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read(path: Path, fold: tuple[str, ...] = ()) -> list[Line]:
+    """The lines of an answer key as a whole: records (the last of each `fold` identity, where
+    records are written again as they change), the open records, and the summary last."""
+    raws = path.read_text().splitlines()
+    lines: list[Line] = []
+    for number, raw in enumerate(raws, 1):
+        if not raw.strip():
+            continue
+        try:
+            lines.append(json.loads(raw))
+        except ValueError:
+            if number == len(raws):  # torn by a killed run
+                break
+            raise
+    last = max((i for i, line in enumerate(lines) if "summary" in line), default=None)
+    if last is None:
+        return lines  # a key written whole, without a summary (an older run's)
+    summary = dict(lines[last])
+    records = [line for line in lines[:last] if "summary" not in line]
+    if fold:
+        folded: dict[tuple[Any, ...], Line] = {}
+        for record in records:
+            folded[tuple(record.get(k) for k in fold)] = record
+        records = list(folded.values())
+    opened = summary.pop(OPEN, [])
+    return [*records, *opened, summary]

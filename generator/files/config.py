@@ -1,0 +1,176 @@
+"""What `generator files` does, checked when built: the CLI only fills in a `FilesConfig`."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.clock import Clock, EventTime
+from generator.datasets import resolve
+from generator.errors import UsageError
+from generator.formats import FORMATS
+from generator.progress import human, rate
+from generator.spec import Bundle, Dataset
+
+DAY_ROWS = 1000  # how a data set named by day paces its clock (a day's rows are drawn)
+
+
+@dataclass(frozen=True)
+class FilesConfig:
+    """Everything `generator files` does, checked when built: the CLI only fills it in."""
+
+    directory: Path
+    dataset: Dataset | Bundle | str = "person"  # a built-in name, a spec file, a declaration
+    seed: int | None = None  # None: random (printed)
+    rows_per_file: int | None = None  # None: the data set's own; data sets named by day: a day
+    interval: float | None = None  # seconds between files (default 1)
+    rate: float | None = None  # rows per second; replaces interval
+    files: int | None = None  # stop after this many files
+    duration: float | None = None  # stop after this many seconds
+    header: bool | None = None  # None: the data set's default
+    streams: int = 1  # >1: DIR/subdir1 .. DIR/subdirK, one file to each in turn
+    quiet: bool = False
+    format: str = "csv"  # or "json": JSON lines
+    event_time: EventTime = field(default_factory=EventTime)
+    workers: int | None = None  # threads drawing ahead (default: the machine's cores)
+    duplicates: float = 0.0  # this fraction of rows is sent again a little later
+    clock: Clock | None = field(init=False, default=None)  # derived: event-time data sets
+    bundle: Bundle | None = field(init=False, default=None)  # derived: `dataset` named a bundle
+
+    def __post_init__(self) -> None:
+        found = resolve(self.dataset)
+        if isinstance(found, Bundle):
+            object.__setattr__(self, "bundle", found)
+            dataset = found.lead  # the stream that sets the pace
+            if self.streams != 1:
+                raise UsageError(f"{found.name} lands one subfolder per data set: --streams "
+                                 "does not apply")  # fmt: skip
+            if self.duplicates:
+                raise UsageError("--duplicates is for a single data set, not a bundle")
+            if found.speed is not None and self.event_time.speed is None:
+                event_time = dataclasses.replace(self.event_time, speed=found.speed)
+                object.__setattr__(self, "event_time", event_time)
+        else:
+            dataset = found
+            if dataset.references:
+                raise UsageError(
+                    f"{dataset.name} takes keys from {', '.join(dataset.references)}: land the "
+                    "bundle that holds them (ads for clicks, shop for orders)"
+                )
+            if dataset.static:
+                raise UsageError(f"{dataset.name} is a static table: land it with its bundle "
+                                 "(shop for customers)")  # fmt: skip
+        object.__setattr__(self, "dataset", dataset)
+        object.__setattr__(self, "directory", Path(self.directory))
+        if self.seed is None:
+            object.__setattr__(self, "seed", secrets.randbelow(2**31))
+        _at_least("--seed", self.seed, 0)
+        _at_least("--rows-per-file", self.rows_per_file, 1)
+        _at_least("--files", self.files, 1)
+        _at_least("--streams", self.streams, 1)
+        _at_least("--interval", self.interval, 0)
+        _above("--rate", self.rate)
+        _above("--duration", self.duration)
+        if self.workers is not None:
+            _at_least("--workers", self.workers, 1)
+        if self.rate is not None and self.interval is not None:
+            raise UsageError("--rate replaces --interval: give one of them")
+        if self.files is not None and self.duration is not None:
+            raise UsageError("--files and --duration both bound the run: give one of them")
+        if self.format not in FORMATS:
+            raise UsageError(f"--format is one of {', '.join(FORMATS)}, not {self.format!r}")
+        if self.format == "json" and self.header:
+            raise UsageError("--header is for CSV: JSON lines name every value")
+        if not 0.0 <= self.duplicates < 1.0:
+            raise UsageError(f"--duplicates must be a fraction below 1, not {self.duplicates:g}")
+        if self.duplicates and (dataset.key is None or dataset.daily):
+            raise UsageError(
+                f"--duplicates re-sends events by their id: {dataset.name} declares no key "
+                "column (activity, impressions and orders do)"
+            )
+        if self.rows_per_file is not None and dataset.daily:
+            raise UsageError(
+                f"{dataset.name} files are days, each with its own rows: --rows-per-file does "
+                "not apply"
+            )
+        self.event_time.check_for(dataset)
+        if dataset.event_time_column is not None:
+            object.__setattr__(self, "clock", self.event_time.clock(self.pace))
+
+    @property
+    def ds(self) -> Dataset:
+        assert isinstance(self.dataset, Dataset)
+        return self.dataset
+
+    @property
+    def rows(self) -> int:
+        """Rows per file: given, or the data set's own. A data set named by day draws each
+        day's count; its clock, if it has one, is paced as if a day held DAY_ROWS."""
+        if self.rows_per_file is not None:
+            return self.rows_per_file
+        per = self.ds.rows_per_file
+        return per if isinstance(per, int) else DAY_ROWS
+
+    @property
+    def pause(self) -> float:
+        return 1.0 if self.interval is None else self.interval
+
+    @property
+    def pace(self) -> float:
+        """Rows per real second the simulated clock ticks at (interval 0: a file a second)."""
+        if self.rate is not None:
+            return self.rate
+        return self.rows / self.pause if self.pause > 0 else float(self.rows)
+
+    @property
+    def members(self) -> list[Dataset]:
+        """The data set of each folder, in order."""
+        if self.bundle is not None:
+            return list(self.bundle.members)
+        return [self.ds] * self.streams
+
+    @property
+    def folders(self) -> list[Path]:
+        if self.bundle is not None:
+            return [self.directory / m.name for m in self.bundle.members]
+        if self.streams == 1:
+            return [self.directory]
+        return [self.directory / f"subdir{k}" for k in range(1, self.streams + 1)]
+
+    @property
+    def with_header(self) -> bool:
+        return self.header_of(self.ds)
+
+    def header_of(self, dataset: Dataset) -> bool:
+        if self.format == "json":
+            return False
+        return dataset.header if self.header is None else self.header
+
+
+def _at_least(option: str, value: float | None, least: float) -> None:
+    if value is not None and value < least:
+        raise UsageError(f"{option} must be {least:g} or more, not {value:g}")
+
+
+def _above(option: str, value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise UsageError(f"{option} must be more than 0, not {value:g}")
+
+
+@dataclass(frozen=True)
+class FilesSummary:
+    files: int
+    rows: int
+    bytes: int
+    seconds: float
+    interrupted: bool
+    names: tuple[str, ...]  # landed this run, in order
+
+    def line(self, directory: Path) -> str:
+        how = "stopped" if self.interrupted else "done"
+        return (
+            f"{how}: {self.files} files, {self.rows} rows, {human(self.bytes)}B in "
+            f"{self.seconds:.1f}s ({human(rate(self.rows, self.seconds))} rows/s) into {directory}"
+        )

@@ -1,0 +1,157 @@
+"""`python -m generator files DIR`: land CSV files of a data set in a folder Spark watches.
+
+Files are cuts of the seed's one sequence of rows: file N holds the rows after file N-1's (a day
+each for data sets named by day), drawn ahead by `maker.py`, landed by `landing.land`, recorded
+in the manifest, and fed to the answer keys (`answers/landed.py`) as they land.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+from generator.answers.landed import Keys
+from generator.engine import Engine
+from generator.errors import LandingFailed
+from generator.files.config import FilesConfig, FilesSummary
+from generator.files.maker import Made, Maker
+from generator.landing import land, prepare_folder, remove_stale_temps
+from generator.manifest import Entry, Manifest, crc32_of
+from generator.naming import file_name, index_of
+from generator.progress import StatusLine, human, rate
+from generator.signals import sigterm_as_interrupt
+
+TRUTH_EVERY = 1.0  # seconds between saves of the answer keys while landing (and once at the end)
+
+
+def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
+    """Land files until the count or duration is reached, or until Ctrl-C / SIGTERM."""
+    err = err if err is not None else sys.stderr
+    ds = config.ds
+    assert config.seed is not None
+    members = config.members
+    for folder in config.folders:
+        prepare_folder(folder)
+    # leftovers of a killed run, then continue after the newest landed file
+    for folder in config.folders:
+        remove_stale_temps(folder)
+    manifests = [Manifest(folder) for folder in config.folders]
+    for manifest, member in zip(manifests, members, strict=True):
+        manifest.reconcile(member.naming, member.name, config.header_of(member))
+    lead = members.index(ds) if config.bundle is not None else None
+    paced = [manifests[lead]] if lead is not None else manifests
+    next_index, next_row, last_mtime = resume_point(config, paced)
+    peers = {m.name: m for m in members} if config.bundle is not None else None
+    engine = Engine(ds, config.seed, clock=config.clock, peers=peers)
+    keys = Keys(members, config.folders, config.directory, config.bundle, config.event_time,
+                config.duplicates, config.seed, manifests)  # fmt: skip
+    if not config.quiet:
+        where: object = config.directory
+        if config.bundle is not None:
+            subfolders = ",".join(m.name for m in members)
+            where = f"{config.directory}/{{{subfolders}}}"
+        elif config.streams > 1:
+            where = f"{config.directory}/subdir1..{config.streams}"
+        print(
+            f"generator: {config.bundle.name if config.bundle else ds.name} files into {where} "
+            f"(seed {config.seed}, first file {file_name(ds.naming, next_index, config.format)})",
+            file=err,
+        )
+    status = StatusLine(err, enabled=not config.quiet)
+    files = rows = size = 0
+    names: list[str] = []
+    interrupted = False
+    start = time.monotonic()
+    due = start
+    saved = start
+    maker = Maker(config, engine, next_index, next_row)
+    row_of = [m.next_row or 0 for m in manifests]  # where each folder's sequence goes on
+
+    def put(stream: int, made: Made, landed: int) -> int:
+        folder, member = config.folders[stream], members[stream]
+        name = file_name(member.naming, made.index, config.format)
+        first = made.start if made.start >= 0 else row_of[stream]
+        try:
+            landed = land(folder, name, made.chunks, after_ns=landed)
+            manifests[stream].add(
+                Entry(name, made.rows, made.size, crc32_of(made.chunks), config.seed,
+                      member.name, config.header_of(member), first, made.copies)
+            )  # fmt: skip
+        except OSError as exc:
+            # disk full, a file-size limit, permissions changed: land() removed its temp
+            # file; what landed before stays as it was
+            raise LandingFailed(
+                f"cannot write {folder / name}: {exc.strerror or exc}; "
+                f"{files} files landed before it are complete"
+            ) from None
+        row_of[stream] = first + made.rows - made.copies
+        return landed
+
+    with sigterm_as_interrupt():
+        try:
+            for stream, member in enumerate(members):
+                if member.static and not manifests[stream].entries:
+                    last_mtime = put(stream, maker.static(member), last_mtime)
+            while config.files is None or files < config.files:
+                if config.duration is not None and time.monotonic() - start >= config.duration:
+                    break
+                tick = maker.next()
+                for stream, made in tick:
+                    last_mtime = put(stream, made, last_mtime)
+                    names.append(file_name(members[stream].naming, made.index, config.format))
+                keys.add([(stream, made.table) for stream, made in tick])
+                if time.monotonic() - saved >= TRUTH_EVERY:
+                    keys.save()
+                    saved = time.monotonic()
+                made = dict(tick)[lead] if lead is not None else tick[0][1]
+                files, rows, size = files + 1, rows + made.rows, size + made.size
+                elapsed = time.monotonic() - start
+                status.show(
+                    f"files {files} · rows {human(rows)} · {human(rate(rows, elapsed))} rows/s"
+                    f" · {elapsed:.1f}s"
+                )
+                due += made.rows / config.rate if config.rate else config.pause
+                if config.duration is not None:
+                    due = min(due, start + config.duration)
+                if config.files is not None and files >= config.files:
+                    break
+                pause = due - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+        except KeyboardInterrupt:
+            interrupted = True  # land() has already removed the file it was writing
+        finally:
+            maker.close()
+            keys.save()
+    summary = FilesSummary(files, rows, size, time.monotonic() - start, interrupted, tuple(names))
+    status.clear()
+    if not config.quiet:
+        print(f"generator: {summary.line(config.directory)}", file=err)
+    return summary
+
+
+def resume_point(config: FilesConfig, manifests: list[Manifest]) -> tuple[int, int, int]:
+    """The next file number, the next row of the sequence, and the newest landed file's mtime
+    (ns). The manifests remember files Spark's cleanSource has moved away since."""
+    naming = config.ds.naming
+    newest, mtime = 0, 0
+    for folder in config.folders:
+        with os.scandir(folder) as listing:
+            found = [(index_of(naming, e.name), e) for e in listing
+                     if not e.name.startswith((".", "_"))]  # fmt: skip
+        numbered = [(i, e) for i, e in found if i is not None]
+        if numbered:
+            # files land in number order with increasing mtimes: the newest is the last one
+            index, entry = max(numbered, key=lambda pair: pair[0])
+            newest = max(newest, index)
+            mtime = max(mtime, entry.stat().st_mtime_ns)
+    rows = 0
+    for manifest in manifests:
+        for e in manifest.entries:
+            newest = max(newest, index_of(naming, e.file) or 0)
+            rows += e.rows - e.copies
+    if mtime == 0 and rows:
+        mtime = time.time_ns()  # the landed files are gone: later than any of them
+    return newest + 1, rows, mtime

@@ -1,0 +1,92 @@
+"""The answer keys as a package: one watermark rule, and keys saved as they grow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generator.answers import (
+    DedupKey,
+    JoinKey,
+    Lateness,
+    SessionsKey,
+    Watermark,
+    WindowsKey,
+    load_key,
+    load_truth,
+)
+
+T0 = 1_700_000_000
+
+
+def test_one_lateness_rule_for_events_windows_and_sessions() -> None:
+    times = np.array([100, 119, 120, 130])
+    assert Lateness("event").late(times, 119).tolist() == [True, True, False, False]
+    # a window is late when its end is at or before the watermark: [60, 120) ends at 120
+    assert Lateness("window", 60).late(times, 120).tolist() == [True, True, False, False]
+    assert Lateness("session", 10).late(times, 129).tolist() == [True, True, False, False]
+
+
+def test_the_watermark_waits_for_every_input_and_takes_the_smallest() -> None:
+    wm = Watermark((10, 60))
+    wm.saw(0, np.array([1000]))
+    wm.advance()
+    assert (wm.previous, wm.now) == (0, 0)  # the other input has seen nothing yet
+    wm.saw(1, np.array([1000]))
+    wm.advance()
+    assert (wm.previous, wm.now) == (0, 940)
+    wm.saw(0, np.array([500]))  # older rows never move it back
+    wm.advance()
+    assert (wm.previous, wm.now) == (940, 940)
+
+
+def feed(key: object, k: int) -> None:
+    rng = np.random.default_rng(k)
+    times = T0 + k * 10 - rng.integers(0, 30, 10)
+    ids = [f"e{k * 10 + i}" for i in range(10)]
+    if isinstance(key, WindowsKey):
+        key.add_batch(times)
+    elif isinstance(key, JoinKey):
+        clicked = [f"e{max(0, k - 2) * 10 + i}" for i in range(10)]
+        key.add_batch(ids, T0 + k * 600 - rng.integers(0, 60, 10), clicked,
+                      T0 + k * 600 - rng.integers(0, 60, 10))  # fmt: skip
+    elif isinstance(key, SessionsKey):
+        key.add_batch([f"u{u}" for u in rng.integers(0, 20, 10)], times)
+    else:
+        assert isinstance(key, DedupKey)
+        key.add_batch(ids, times)
+
+
+@pytest.mark.parametrize("make", [lambda: WindowsKey(60, 10), JoinKey, SessionsKey, DedupKey],
+                         ids=["windows", "join", "sessions", "dedup"])  # fmt: skip
+def test_a_save_writes_what_changed_not_the_whole_key(make: object, tmp_path: Path) -> None:
+    """The cost of a tick does not grow with the run: what a save writes at tick 1,000 is what
+    it writes at tick 10 (the time itself: scripts/bench_keys.py)."""
+    key = make()  # type: ignore[operator]
+    path = tmp_path / key.file_name if hasattr(key, "file_name") else tmp_path / "_truth.jsonl"
+    written = {}
+    for k in range(1, 1001):
+        before = path.stat().st_size if path.exists() else 0
+        feed(key, k)
+        key.save(tmp_path)
+        written[k] = path.stat().st_size - before
+    early = sum(written[k] for k in range(10, 20))
+    late = sum(written[k] for k in range(990, 1000))
+    assert late < 1.5 * early, (early, late)
+    # and the file read back is the key whole
+    lines = load_truth(path) if isinstance(key, WindowsKey) else load_key(path)
+    assert lines == key.lines()
+
+
+def test_a_torn_last_line_is_left_out(tmp_path: Path) -> None:
+    key = DedupKey()
+    for k in range(1, 4):
+        feed(key, k)
+        key.save(tmp_path)
+    path = tmp_path / DedupKey.file_name
+    whole = load_key(path)
+    with path.open("a") as f:
+        f.write('{"id": "e99", "ti')  # a run killed in the middle of a save
+    assert load_key(path) == whole
