@@ -159,7 +159,8 @@ def _common(
     )
     run.add_argument("--quiet", action="store_true", help="no line per batch on stderr")
     out = p.add_argument_group("output")
-    out.add_argument("--sink", choices=SINKS, default="console", help="(default: console)")
+    out.add_argument("--sink", choices=SINKS,
+                     help="(default: console; a memory table with --check)")  # fmt: skip
     out.add_argument(
         "--output-mode",
         choices=("append", "update", "complete"),

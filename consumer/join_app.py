@@ -12,15 +12,13 @@ DIR/_truth_enrich.jsonl.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
-from consumer import runner
-from consumer.errors import StreamFailed
+from consumer import checks, runner
 from consumer.inputs import FolderInput
 from consumer.output import OutputConfig, OutputMode
 from consumer.session import read_csv_static
@@ -56,15 +54,12 @@ def _check_how(how: str) -> None:
         raise UsageError(f"--how is inner or leftOuter, not {how!r}")
 
 
-def _checked_output(output: OutputConfig, check: bool, truth: Path) -> OutputConfig:
-    if not check:
-        return output
-    if not truth.exists():
-        raise UsageError(f"no answer key at {truth}: land the bundle with `generator files`")
-    if not output.available_now:
-        raise UsageError("--check needs --available-now (a deterministic run)")
-    # the check reads the rows back from the memory table
-    return dataclasses.replace(output, sink="memory")
+def _checked(config: JoinConsumerConfig | EnrichConsumerConfig, source: FolderInput) -> None:
+    if config.check:
+        needs = checks.Needs(config.truth, "land the bundle with `generator files`")
+        output = checks.prepare(config.output, source, needs, config.timeout)
+        object.__setattr__(config, "output", output)
+    config.output.check(MODES)
 
 
 @dataclass(frozen=True)
@@ -90,11 +85,7 @@ class JoinConsumerConfig:
             if value < 0:
                 raise UsageError(f"{option} must be 0 or more, not {value}")
         object.__setattr__(self, "directory", Path(self.directory))
-        if self.check and self.max_files_per_trigger != 1:
-            raise UsageError("--check needs one file per trigger (the answer key's batches)")
-        output = _checked_output(self.output, self.check, self.truth)
-        object.__setattr__(self, "output", output)
-        self.output.check(MODES)
+        _checked(self, self.inputs[0])
 
     @property
     def truth(self) -> Path:
@@ -131,17 +122,16 @@ def run_join(spark: SparkSession, config: JoinConsumerConfig, err: TextIO | None
                config.log_level, err, consumer="consumer join")  # fmt: skip
     if config.check:
         rows = spark.table(config.table).collect()
-        if not compare_join(rows, load_key(config.truth), config, sys.stdout):
-            raise StreamFailed("the join differs from the answer key (see above)")
+        checks.conclude(compare_join(rows, load_key(config.truth), config), sys.stdout)
 
 
 def _t(value: dt.datetime | None) -> str:
     return "" if value is None else value.strftime(TIME)
 
 
-def compare_join(rows: list[Row], key: list[dict[str, object]], config: JoinConsumerConfig,
-                 out: TextIO) -> bool:  # fmt: skip
-    """Pairs and null rows found against the answer key; True when they agree."""
+def compare_join(rows: list[Row], key: list[dict[str, object]],
+                 config: JoinConsumerConfig) -> checks.Verdict:  # fmt: skip
+    """Pairs and null rows found against the answer key."""
     summary = key[-1]
     must = {(str(k["key"]), str(k["left_time"]), str(k["right_time"])) for k in key
             if k.get("appears") == "must"}  # fmt: skip
@@ -155,30 +145,27 @@ def compare_join(rows: list[Row], key: list[dict[str, object]], config: JoinCons
     missing = must - pairs
     unexpected = pairs - must
     outer = config.how == "leftOuter"
-    print(f"{'':<24} {'answer key':>11} {'counted':>8}", file=out)
-    print(f"{'pairs that must appear':<24} {len(must):>11} {len(pairs & must):>8}", file=out)
-    print(f"{'pairs that may appear':<24} {len(may):>11} {len(pairs & may):>8}", file=out)
-    print(f"{'pairs in neither':<24} {0:>11} {len(pairs - must - may):>8}", file=out)
+    table: list[list[object]] = [
+        ["", "answer key", "counted"],
+        ["pairs that must appear", len(must), len(pairs & must)],
+        ["pairs that may appear", len(may), len(pairs & may)],
+        ["pairs in neither", 0, len(pairs - must - may)],
+    ]
     if outer:
-        print(f"{'null rows':<24} {len(nulls):>11} {len(found_nulls):>8}", file=out)
+        table.append(["null rows", len(nulls), len(found_nulls)])
     good = not missing and not unexpected and len(found) == len(pairs)
     if outer:
         good = good and set(found_nulls) == nulls and len(found_nulls) == len(nulls)
-    for k, lt, rt in sorted(missing)[:5]:
-        print(f"missing: {k} shown {lt}, clicked {rt}", file=out)
-    for k, lt, rt in sorted(unexpected)[:5]:
-        print(f"not expected: {k} shown {lt}, clicked {rt}", file=out)
-    for option, mine, theirs in (
-        ("--impression-watermark", config.impression_watermark,
-         summary.get("left_watermark_seconds")),
-        ("--click-watermark", config.click_watermark, summary.get("right_watermark_seconds")),
-        ("--within", config.within, summary.get("within_seconds")),
-    ):  # fmt: skip
-        if theirs is not None and theirs != mine:
-            good = False  # an answer key answers one query
-            print(f"the answer key is for {option} {theirs} and the query used {mine}", file=out)
-    print(f"{len(rows)} rows: {'agree' if good else 'DIFFER'}", file=out)
-    return good
+    verdict = checks.Verdict(table, good, "the joined rows", f"{len(rows)} rows")
+    verdict.missing("missing", [f"{k} shown {lt}, clicked {rt}" for k, lt, rt in sorted(missing)])
+    verdict.missing("not expected", [f"{k} shown {lt}, clicked {rt}"
+                                     for k, lt, rt in sorted(unexpected)])  # fmt: skip
+    verdict.settings(summary, [
+        ("--impression-watermark", config.impression_watermark, "left_watermark_seconds"),
+        ("--click-watermark", config.click_watermark, "right_watermark_seconds"),
+        ("--within", config.within, "within_seconds"),
+    ])  # fmt: skip
+    return verdict
 
 
 # --- stream-static ----------------------------------------------------------------------------
@@ -199,9 +186,7 @@ class EnrichConsumerConfig:
     def __post_init__(self) -> None:
         _check_how(self.how)
         object.__setattr__(self, "directory", Path(self.directory))
-        output = _checked_output(self.output, self.check, self.truth)
-        object.__setattr__(self, "output", output)
-        self.output.check(MODES)
+        _checked(self, _inputs(self.directory, "shop", self.format, self.max_files_per_trigger)[1])
 
     @property
     def truth(self) -> Path:
@@ -232,18 +217,30 @@ def run_enrich(spark: SparkSession, config: EnrichConsumerConfig,
                config.log_level, err, consumer="consumer enrich")  # fmt: skip
     if config.check:
         rows = spark.table(config.table).collect()
-        key = load_key(config.truth)[-1]
-        known = sum(1 for r in rows if r.known_customer)
-        unknown = len(rows) - known
-        expect_rows = key["known"] if config.how == "inner" else key["rows"]
-        expect_unknown = 0 if config.how == "inner" else key["unknown"]
-        out = sys.stdout
-        print(f"{'':<18} {'answer key':>11} {'counted':>8}", file=out)
-        print(f"{'orders':<18} {key['rows']!s:>11} {'':>8}", file=out)
-        print(f"{'rows out':<18} {expect_rows!s:>11} {len(rows):>8}", file=out)
-        dropped = "  (an inner join drops them)" if config.how == "inner" else ""
-        print(f"{'unknown customer':<18} {key['unknown']!s:>11} {unknown:>8}{dropped}", file=out)
-        good = len(rows) == expect_rows and unknown == expect_unknown
-        print("agree" if good else "DIFFER", file=out)
-        if not good:
-            raise StreamFailed("the enriched orders differ from the answer key (see above)")
+        assert orders.dataset.key is not None  # the key lists each order by it
+        verdict = compare_enrich(rows, load_key(config.truth), config.how, orders.dataset.key)
+        checks.conclude(verdict, sys.stdout)
+
+
+def compare_enrich(rows: list[Row], key: list[dict[str, object]], how: str,
+                   id_column: str) -> checks.Verdict:  # fmt: skip
+    """Each order out of the join against the key's list: with its customer where the customer
+    is known; an inner join drops the others, a left outer join keeps them with nulls."""
+    summary = key[-1]
+    orders = [k for k in key[:-1] if "reference" in k]
+    expected = sorted((str(k["key"]), bool(k["known"])) for k in orders
+                      if k["known"] or how != "inner")  # fmt: skip
+    found = sorted((str(r[id_column]), bool(r.known_customer)) for r in rows)
+    unknown = sum(1 for _, known in found if not known)
+    dropped = "  (an inner join drops them)" if how == "inner" else ""
+    table: list[list[object]] = [
+        ["", "answer key", "counted"],
+        ["orders", summary["rows"], ""],
+        ["rows out", len(expected), len(found)],
+        ["unknown customer", summary["unknown"], f"{unknown}{dropped}"],
+    ]
+    verdict = checks.Verdict(table, found == expected, "the enriched orders")
+    want, got = set(expected), set(found)
+    verdict.missing("missing", [f"order {o}" for o, _ in sorted(want - got)])
+    verdict.missing("not expected", [f"order {o}" for o, _ in sorted(got - want)])
+    return verdict

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming.query import StreamingQuery
 
+    from consumer.progress import Listener
+
 Sink = Literal["console", "memory", "parquet", "csv", "json"]
 SINKS: tuple[Sink, ...] = ("console", "memory", "parquet", "csv", "json")
 FILE_SINKS = ("parquet", "csv", "json")
@@ -26,7 +28,7 @@ OutputMode = Literal["append", "update", "complete"]
 
 @dataclass(frozen=True)
 class OutputConfig:
-    sink: Sink = "console"
+    sink: Sink | None = None  # None: the consumer's own (console; the memory table for a check)
     output_mode: OutputMode | None = None  # None: what the consumer's query needs
     num_rows: int = 20
     truncate: bool = True
@@ -59,6 +61,11 @@ class OutputConfig:
                 f"(it allows {', '.join(modes)})"
             )
 
+    @property
+    def target(self) -> Sink:
+        """The sink the query writes to."""
+        return self.sink or "console"
+
     def mode(self, modes: Sequence[OutputMode]) -> OutputMode:
         if self.output_mode is not None:
             return self.output_mode
@@ -75,8 +82,8 @@ def start(
     """Start `df` as query `name` into the configured sink; `modes`: the output modes its query
     allows, the first being its default."""
     writer = df.writeStream.outputMode(output.mode(modes)).queryName(name)
-    writer = writer.format(output.sink)
-    if output.sink == "console":
+    writer = writer.format(output.target)
+    if output.target == "console":
         writer = writer.option("numRows", output.num_rows).option("truncate", output.truncate)
     if output.sink in FILE_SINKS:
         assert output.path is not None
@@ -103,7 +110,7 @@ def batch_lines(spark: SparkSession, quiet: bool, err: TextIO | None = None) -> 
     try:
         yield
     finally:
-        _deliver_pending_events(spark)
+        deliver_pending_events(spark, listener)
         spark.streams.removeListener(listener)
 
 
@@ -122,14 +129,15 @@ def quieter_log(spark: SparkSession, level: str) -> Iterator[None]:
         spark.sparkContext.setLogLevel(level)
 
 
-def _deliver_pending_events(spark: SparkSession, timeout_ms: int = 10_000) -> None:
+def deliver_pending_events(spark: SparkSession, listener: Listener,
+                           timeout_ms: int = 10_000) -> None:  # fmt: skip
     """Progress events reach listeners asynchronously: let the last batch's line out first."""
     from py4j.protocol import Py4JError
 
     from consumer.session import is_remote
 
-    if is_remote(spark):
-        time.sleep(0.5)  # events come over the wire: let the last one arrive
+    if is_remote(spark):  # events come over the wire: until every query's end has arrived
+        listener.wait_ended(timeout_ms / 1000)
         return
     # an internal API: without it, the last line may come late or not at all
     with contextlib.suppress(Py4JError):

@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any, TextIO
 
 from pyspark.sql.streaming.listener import StreamingQueryListener
 
 
-class BatchPrinter(StreamingQueryListener):
+class Listener(StreamingQueryListener):
+    """A listener that knows which queries it saw start and end: the last progress event of a
+    query reaches it before the query's end does, so once every query it saw start has ended,
+    it has had every event (`wait_ended`; over Spark Connect events come over the wire)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, bool] = {}  # query id -> ended
+        self._changed = threading.Condition()
+
+    def onQueryStarted(self, event: Any) -> None:
+        with self._changed:
+            self._seen.setdefault(str(event.id), False)
+
+    def onQueryTerminated(self, event: Any) -> None:
+        with self._changed:
+            self._seen[str(event.id)] = True
+            self._changed.notify_all()
+
+    def wait_ended(self, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: all(self._seen.values()), timeout)
+
+
+class BatchPrinter(Listener):
     """Prints `query batch N: rows, input rows/s, processed rows/s, duration` per batch."""
 
     def __init__(self, err: TextIO | None = None) -> None:
+        super().__init__()
         self._err = err if err is not None else sys.stderr
-
-    def onQueryStarted(self, event: Any) -> None:
-        pass
 
     def onQueryProgress(self, event: Any) -> None:
         p = event.progress
@@ -30,7 +52,4 @@ class BatchPrinter(StreamingQueryListener):
         )
 
     def onQueryIdle(self, event: Any) -> None:
-        pass
-
-    def onQueryTerminated(self, event: Any) -> None:
         pass

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from pyspark.sql.streaming.listener import StreamingQueryListener
-
+from consumer.progress import Listener
 from generator.answers import Lateness
 
 PARTS = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walCommit", "commitOffsets")
@@ -58,10 +57,11 @@ class Report:
         yield {"outcome": self.outcome}
 
 
-class Recorder(StreamingQueryListener):
+class Recorder(Listener):
     """Keeps every progress event (and appends it to the progress log, if any)."""
 
     def __init__(self, report: Report, log: Path | None) -> None:
+        super().__init__()
         self.report = report
         self._log: TextIO | None = None
         if log is not None:
@@ -74,18 +74,12 @@ class Recorder(StreamingQueryListener):
             self._log.write(json.dumps(line, separators=(",", ":")) + "\n")
             self._log.flush()
 
-    def onQueryStarted(self, event: Any) -> None:
-        pass
-
     def onQueryProgress(self, event: Any) -> None:
         progress = json.loads(event.progress.json)
         self.report.progress.append(progress)
         self._write({"progress": progress})
 
     def onQueryIdle(self, event: Any) -> None:
-        pass
-
-    def onQueryTerminated(self, event: Any) -> None:
         pass
 
     def close(self) -> None:

@@ -88,7 +88,7 @@ def run(spark: SparkSession, config: RetailConsumerConfig, err: TextIO | None = 
                              config.table)]  # fmt: skip
     runner.run(spark, streams, out, MODES, config.timeout, config.quiet, config.log_level, err,
                consumer="consumer retail")  # fmt: skip
-    if out.sink == "memory":
+    if out.target == "memory":
         # as in the book: the memory sink is a table the program can query
         spark.sql(f"SELECT * FROM {config.table} ORDER BY `{TOTAL}` DESC").show(
             out.num_rows, truncate=out.truncate

@@ -132,7 +132,7 @@ def _recording(spark: SparkSession, streams: Sequence[Stream], output: OutputCon
                 settings["seed"] = str(i.seed)
             if isinstance(i, FolderInput):
                 settings["files per trigger"] = str(i.max_files_per_trigger)
-    settings |= {"trigger": trigger, "sink": output.sink,
+    settings |= {"trigger": trigger, "sink": output.target,
                  "timeout": "none" if timeout is None else f"{timeout:g} s"}  # fmt: skip
     report = Report(settings=settings)
     recorder = Recorder(report, Path(output.progress_log) if output.progress_log else None)
@@ -143,10 +143,11 @@ def _recording(spark: SparkSession, streams: Sequence[Stream], output: OutputCon
 def _finish(spark: SparkSession, report: Report, recorder: object, streams: Sequence[Stream],
             output: OutputConfig, err: TextIO) -> None:  # fmt: skip
     from consumer import report as reports
-    from consumer.output import _deliver_pending_events
+    from consumer.output import deliver_pending_events
 
-    _deliver_pending_events(spark)
-    spark.streams.removeListener(recorder)  # type: ignore[arg-type]
+    assert isinstance(recorder, reports.Recorder)
+    deliver_pending_events(spark, recorder)
+    spark.streams.removeListener(recorder)
     assert output.checkpoint is not None
     for s in streams:
         if s.late is None:
@@ -160,7 +161,6 @@ def _finish(spark: SparkSession, report: Report, recorder: object, streams: Sequ
             report.pictures.append(reports.picture(
                 f"Event time of each row against the batch that read it: {source.dataset.name}",
                 files, marks, _times_of(source), s.late))  # fmt: skip
-    assert isinstance(recorder, reports.Recorder)
     recorder.close()
     if output.report is not None:
         reports.write(report, Path(output.report))

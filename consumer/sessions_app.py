@@ -11,14 +11,12 @@ with `_truth_dedup.jsonl`.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from consumer import runner
-from consumer.errors import StreamFailed
+from consumer import checks, runner
 from consumer.inputs import FolderInput, Input, SocketInput
 from consumer.output import OutputConfig, OutputMode
 from generator.answers import (
@@ -33,27 +31,20 @@ from generator.answers import (
 from generator.errors import UsageError
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, Row, SparkSession
 
 MODES: tuple[OutputMode, ...] = ("append",)
 TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
 
 
-def _prepare_check(source: Input, output: OutputConfig, check: bool, truth: Path | None,
-                   timeout: float | None, how: str) -> OutputConfig:  # fmt: skip
+def _prepare_check(config: SessionsConsumerConfig | DedupConsumerConfig, truth: Path | None,
+                   how: str) -> OutputConfig:  # fmt: skip
+    source, output = config.source, config.output
     if isinstance(source, SocketInput) and output.available_now:
         raise UsageError("--available-now does not work with the socket source: use --timeout")
-    if not check:
+    if not config.check:
         return output
-    if not isinstance(source, FolderInput):
-        raise UsageError("--check reads the answer key landed beside the files: give a folder")
-    assert truth is not None
-    if not truth.exists():
-        raise UsageError(f"no answer key at {truth}: {how}")
-    if not output.available_now or source.max_files_per_trigger != 1:
-        raise UsageError("--check needs --available-now and one file per trigger (the answer "
-                         "key's batches)")  # fmt: skip
-    return dataclasses.replace(output, sink="memory")
+    return checks.prepare(output, source, checks.Needs(truth, how), config.timeout)
 
 
 def _keyed(config: SessionsConsumerConfig | DedupConsumerConfig, option: str,
@@ -74,7 +65,7 @@ def _keyed(config: SessionsConsumerConfig | DedupConsumerConfig, option: str,
     if isinstance(config.source, FolderInput):
         truth = Path(config.source.directory) / key_file
     object.__setattr__(config, "truth", truth)
-    output = _prepare_check(config.source, config.output, config.check, truth, config.timeout, how)
+    output = _prepare_check(config, truth, how)
     object.__setattr__(config, "output", output)
     config.output.check(MODES)
 
@@ -142,35 +133,30 @@ def run_sessions(spark: SparkSession, config: SessionsConsumerConfig,
         key = load_key(config.truth)
         found = {(r.user, r.session_start, r.session_end, r.events)
                  for r in spark.table(config.table).collect()}  # fmt: skip
-        if not compare_sessions(found, key, config, sys.stdout):
-            raise StreamFailed("the sessions differ from the answer key (see above)")
+        checks.conclude(compare_sessions(found, key, config), sys.stdout)
 
 
 def compare_sessions(found: set[tuple[str, str, str, int]], key: list[dict[str, object]],
-                     config: SessionsConsumerConfig, out: TextIO) -> bool:  # fmt: skip
+                     config: SessionsConsumerConfig) -> checks.Verdict:  # fmt: skip
     summary = key[-1]
     expected = {(str(k["user"]), str(k["start"]), str(k["end"]), int(str(k["events"])))
                 for k in key[:-1] if k.get("emitted")}  # fmt: skip
     still_open = sum(1 for k in key[:-1] if not k.get("emitted"))
     missing, unexpected = expected - found, found - expected
-    print(f"{'':<28} {'answer key':>11} {'counted':>8}", file=out)
-    print(f"{'sessions emitted':<28} {len(expected):>11} {len(found):>8}", file=out)
-    print(f"{'of them the same':<28} {len(expected):>11} {len(expected & found):>8}", file=out)
-    print(f"{'events dropped as late':<28} {summary.get('late')!s:>11}", file=out)
-    print(f"{'sessions still open':<28} {still_open:>11}", file=out)
-    for user, start, end, n in sorted(missing)[:5]:
-        print(f"missing: {user} {start} .. {end}, {n} events", file=out)
-    for user, start, end, n in sorted(unexpected)[:5]:
-        print(f"not expected: {user} {start} .. {end}, {n} events", file=out)
-    good = not missing and not unexpected
-    for option, mine, theirs in (("--gap", config.gap, summary.get("gap_seconds")),
-                                 ("--watermark", config.watermark,
-                                  summary.get("watermark_seconds"))):  # fmt: skip
-        if theirs is not None and theirs != mine:
-            good = False  # an answer key answers one query
-            print(f"the answer key is for {option} {theirs} and the query used {mine}", file=out)
-    print("agree" if good else "DIFFER", file=out)
-    return good
+    table: list[list[object]] = [
+        ["", "answer key", "counted"],
+        ["sessions emitted", len(expected), len(found)],
+        ["of them the same", len(expected), len(expected & found)],
+        ["events dropped as late", summary.get("late"), ""],
+        ["sessions still open", still_open, ""],
+    ]
+    verdict = checks.Verdict(table, not missing and not unexpected, "the sessions")
+    verdict.missing("missing", [f"{u} {s} .. {e}, {n} events" for u, s, e, n in sorted(missing)])
+    verdict.missing("not expected", [f"{u} {s} .. {e}, {n} events"
+                                     for u, s, e, n in sorted(unexpected)])  # fmt: skip
+    verdict.settings(summary, [("--gap", config.gap, "gap_seconds"),
+                               ("--watermark", config.watermark, "watermark_seconds")])  # fmt: skip
+    return verdict
 
 
 @dataclass(frozen=True)
@@ -211,21 +197,32 @@ def run_dedup(spark: SparkSession, config: DedupConsumerConfig,
                config.log_level, err, consumer="consumer dedup")  # fmt: skip
     if config.check:
         assert config.truth is not None and config.id is not None
-        key = load_key(config.truth)[-1]
-        rows = spark.table(config.table).select(config.id).collect()
-        ids = [r[0] for r in rows]
-        out = sys.stdout
-        print(f"{'':<24} {'answer key':>11} {'counted':>8}", file=out)
-        print(f"{'rows read':<24} {key['rows']!s:>11}", file=out)
-        print(f"{'rows kept':<24} {key['kept']!s:>11} {len(ids):>8}", file=out)
-        print(f"{'ids kept twice':<24} {0:>11} {len(ids) - len(set(ids)):>8}", file=out)
-        print(f"{'dropped as duplicates':<24} {key['duplicates']!s:>11}", file=out)
-        print(f"{'dropped as late':<24} {key['late']!s:>11}", file=out)
-        good = len(ids) == key["kept"] and len(set(ids)) == len(ids)
-        if key.get("watermark_seconds") != config.watermark:
-            good = False  # an answer key answers one query
-            print(f"the answer key is for --watermark {key.get('watermark_seconds')} and the "
-                  f"query used {config.watermark}", file=out)  # fmt: skip
-        print("agree" if good else "DIFFER", file=out)
-        if not good:
-            raise StreamFailed("the rows kept differ from the answer key (see above)")
+        from pyspark.sql import functions as F
+
+        when = F.date_format(_event_time(config.source), TIME_FORMAT)  # UTC, as the key has it
+        rows = spark.table(config.table).select(config.id, when).collect()
+        checks.conclude(compare_dedup(rows, load_key(config.truth), config), sys.stdout)
+
+
+def compare_dedup(rows: list[Row], key: list[dict[str, object]],
+                  config: DedupConsumerConfig) -> checks.Verdict:  # fmt: skip
+    """The rows kept against the key's list of them: the same ids with the same event times,
+    each once."""
+    summary = key[-1]
+    expected = sorted((str(k["id"]), str(k["time"])) for k in key[:-1] if "id" in k)
+    found = sorted((str(r[0]), str(r[1])) for r in rows)
+    ids = [i for i, _ in found]
+    table: list[list[object]] = [
+        ["", "answer key", "counted"],
+        ["rows read", summary["rows"], ""],
+        ["rows kept", len(expected), len(found)],
+        ["ids kept twice", 0, len(ids) - len(set(ids))],
+        ["dropped as duplicates", summary["duplicates"], ""],
+        ["dropped as late", summary["late"], ""],
+    ]
+    verdict = checks.Verdict(table, found == expected, "the rows kept")
+    want, got = set(expected), set(found)
+    verdict.missing("missing", [f"{i} at {t}" for i, t in sorted(want - got)])
+    verdict.missing("not expected", [f"{i} at {t}" for i, t in sorted(got - want)])
+    verdict.settings(summary, [("--watermark", config.watermark, "watermark_seconds")])
+    return verdict

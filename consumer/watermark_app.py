@@ -8,13 +8,12 @@ dropped as late, difference; exit 0 only when they agree.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from consumer import runner
+from consumer import checks, runner
 from consumer.errors import ServerGone, StreamFailed
 from consumer.inputs import Input, SocketInput, SyntheticInput
 from consumer.output import OutputConfig, OutputMode
@@ -66,18 +65,15 @@ class WatermarkConsumerConfig:
             object.__setattr__(self, "check", SELF_TRUTH)
         elif self.truth_watermark is not None:
             raise UsageError("--truth-watermark is for --synthetic --check (a drawn truth)")
-        if self.check is not None:
-            if not socket and not synthetic and not Path(self.check).exists():
-                # a socket server writes its truth as it sends
-                raise UsageError(f"no ground truth at {self.check}")
-            if not socket and not self.output.available_now:
-                raise UsageError("--check on a folder needs --available-now (a deterministic run)")
-            if socket and self.timeout is None:
-                raise UsageError("--check with --socket needs --timeout SECONDS (when to compare)")
-            # the check reads the windows back from the memory table
-            object.__setattr__(self, "output", dataclasses.replace(self.output, sink="memory"))
         if socket and self.output.available_now:
             raise UsageError("--available-now does not work with the socket source: use --timeout")
+        if self.check is not None:
+            # a socket server writes its truth as it sends; a synthetic one is drawn
+            key = None if socket or synthetic else truth_path(Path(self.check))
+            needs = checks.Needs(key, "land an event-time data set with `generator files`",
+                                 folder=False)  # fmt: skip
+            output = checks.prepare(self.output, self.source, needs, self.timeout)
+            object.__setattr__(self, "output", output)
         self.output.check(MODES)
 
     @property
@@ -139,8 +135,7 @@ def run(spark: SparkSession, config: WatermarkConsumerConfig, err: TextIO | None
                 "expected_at_least")))), emitted.get(str(t["window_start"])))
                 for t in truth if t["final"]]  # fmt: skip
             amend(report, config.output)
-        if not compare(emitted, truth, sys.stdout, config.window, config.watermark):
-            raise StreamFailed("the windows differ from the ground truth (see the table)")
+        checks.conclude(compare(emitted, truth, config.window, config.watermark), sys.stdout)
 
 
 def drawn_truth(source: SyntheticInput, window: int, watermark: int) -> list[dict[str, object]]:
@@ -164,50 +159,43 @@ def truth_path(check: Path) -> Path:
 def compare(
     emitted: dict[str, int],
     lines: list[dict[str, object]],
-    out: TextIO,
     window: int | None = None,
     watermark: int | None = None,
-) -> bool:
-    """Print the windows beside the truth; True when every final window agrees. A truth made
-    for another window or watermark than the query's is said so: it cannot agree."""
+) -> checks.Verdict:
+    """The windows beside the truth: they agree when every final window does. A truth made for
+    another window or watermark than the query's is said so: it cannot agree."""
     truth = {str(t["window_start"]): t for t in lines}
-    print(
-        f"{'window start':<20} {'window end':<20} {'events':>7} {'late':>6} {'expected':>9} "
-        f"{'counted':>8} {'diff':>5}",
-        file=out,
-    )
+    table: list[list[object]] = [["window start", "window end", "events", "late", "expected",
+                                  "counted", "diff"]]  # fmt: skip
     good = True
     for start_at in sorted(set(truth) | set(emitted)):
         t = truth.get(start_at)
         counted = emitted.get(start_at)
         if t is None:
-            print(f"{start_at:<20} {'':<20} {'':>7} {'':>6} {'':>9} {counted:>8}  not in the "
-                  "truth", file=out)  # fmt: skip
+            table.append([start_at, "", "", "", "", counted, "", "not in the truth"])
             good = False
             continue
         bound = "late_at_most" in t  # rows sent over a socket: Spark may drop fewer
         late = t["late_at_most"] if bound else t["late"]
         events = int(str(t["events"]))
         expected = int(str(t["expected_at_least"] if bound else t["expected"]))
+        row: list[object] = [start_at, t["window_end"], events, late, expected]
         if counted is None:
-            state = "not final yet" if not t["final"] else "MISSING"
             good = good and not t["final"]
-            print(f"{start_at:<20} {t['window_end']!s:<20} {events:>7} {late!s:>6} "
-                  f"{expected:>9} {'-':>8}  {state}", file=out)  # fmt: skip
+            table.append([*row, "-", "", "not final yet" if not t["final"] else "MISSING"])
             continue
         if bound:  # between the events less the most that can be late, and all the events
             diff = 0 if expected <= counted <= events else counted - expected
         else:
             diff = counted - expected
         good = good and diff == 0
-        print(f"{start_at:<20} {t['window_end']!s:<20} {events:>7} {late!s:>6} "
-              f"{expected:>9} {counted:>8} {diff:>+5}", file=out)  # fmt: skip
-    if any("late_at_most" in t for t in truth.values()):
-        print("(over a socket `late` is the most Spark can drop: a count between expected and "
-              "events agrees)", file=out)  # fmt: skip
+        table.append([*row, counted, f"{diff:+d}"])
     final = sum(1 for t in truth.values() if t["final"])
-    verdict = "agree" if good else "DIFFER"
-    print(f"{len(emitted)} windows emitted, {final} final in the truth: {verdict}", file=out)
+    summary = f"{len(emitted)} windows emitted, {final} final in the truth"
+    verdict = checks.Verdict(table, good, "the windows", summary)
+    if any("late_at_most" in t for t in truth.values()):
+        verdict.notes.append("(over a socket `late` is the most Spark can drop: a count between "
+                             "expected and events agrees)")  # fmt: skip
     made_for = next(iter(truth.values()), None)
     if not good and made_for is not None:
         for what, query_value, key, option in (
@@ -216,7 +204,9 @@ def compare(
         ):
             truth_value = made_for.get(key)
             if query_value is not None and truth_value is not None and truth_value != query_value:
-                print(f"the truth was made for a {what} of {truth_value} s and the query uses "
-                      f"{query_value} s: make it again with {option} {query_value}, or run the "
-                      f"query with --{what} {truth_value}", file=out)  # fmt: skip
-    return good
+                verdict.notes.append(
+                    f"the truth was made for a {what} of {truth_value} s and the query uses "
+                    f"{query_value} s: make it again with {option} {query_value}, or run the "
+                    f"query with --{what} {truth_value}"
+                )
+    return verdict

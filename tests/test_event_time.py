@@ -137,7 +137,7 @@ def test_check_fails_when_the_watermark_differs(
          "argument --late-fraction: must be between 0 and 1, not 2"),
         (["generator", "files", "D", "--dataset", "sensor", "--start", "noon"],
          "argument --start: not an ISO time: 'noon'"),
-        (["consumer", "watermark", "D", "--check", "D/nothing"], "no ground truth at"),
+        (["consumer", "watermark", "D", "--check", "D/nothing"], "no answer key at"),
         (["consumer", "watermark"],
          "watermark reads a folder (DIR), a server (--socket) or the synthetic source"),
         (["consumer", "watermark", "D", "--dataset", "person"],
