@@ -73,11 +73,24 @@ def is_spec_path(name: str) -> bool:
     return name.endswith(".toml") or "/" in name
 
 
+def _check_draws(dataset: Dataset, path: Path) -> None:
+    """Draw a spec file's first rows once, when it is loaded — which draws their whole segment
+    and fills every value pool — so that an unknown Faker provider or values that do not fit a
+    column's type are one line now, not a failure later (inside a Spark task). The declarations
+    stay plain data: this is the one place a spec is checked by drawing it."""
+    from generator.engine import Engine
+
+    try:
+        Engine(dataset, 0).table(0, 3)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
 def _load_spec(path: Path) -> Dataset | Bundle:
     data = spec_file.read(path)
     if not spec_file.is_bundle(data):
         dataset = spec_file.load(path, data)
-        spec_file.check_runs(dataset, path)
+        _check_draws(dataset, path)
         return dataset
 
     def member(name: str) -> Dataset:

@@ -338,11 +338,6 @@ def _new_faker() -> Any:
     return Faker("en_US")
 
 
-def check_runs(dataset: Dataset) -> None:
-    """Draw a few rows: unknown Faker providers and values that do not fit a type show here."""
-    Engine(dataset, 0).table(0, 3)
-
-
 def _cast(values: pa.Array, target: pa.DataType, column: Column) -> pa.Array:
     if isinstance(values, pa.DictionaryArray):
         return pa.DictionaryArray.from_arrays(

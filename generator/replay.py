@@ -198,10 +198,13 @@ def run(config: ReplayConfig, err: TextIO | None = None) -> int:
             for k, piece in _passes(pieces, config.loop):
                 if config.files is not None and landed >= config.files:
                     break
-                if config.duration is not None and time.monotonic() - start >= config.duration:
+                pause = 0.0 if previous is None else _pause(config, previous, piece)
+                # the next file is due at elapsed + pause: past --duration, it is not landed
+                if config.duration is not None and (
+                    time.monotonic() - start + pause >= config.duration
+                ):
                     break
-                if previous is not None:
-                    time.sleep(_pause(config, previous, piece))
+                time.sleep(pause)
                 name = _name(piece, k)
                 try:
                     last_mtime = land(config.directory, name, [piece.data], after_ns=last_mtime)

@@ -101,7 +101,12 @@ class SocketConfig:
                 raise UsageError(f"--truth names a file, and {self.truth} is a folder")
         self.event_time.check_for(dataset)
         if dataset.event_time_column is not None:
-            object.__setattr__(self, "clock", self.event_time.clock(self.rows_per_second or 1000.0))
+            if self.rows_per_second == 0 and not self.stdin:
+                raise UsageError(
+                    f"--rate 0 sends as fast as clients read, which gives {dataset.name}'s event "
+                    "time no pace: give --rate ROWS_PER_SECOND"
+                )
+            object.__setattr__(self, "clock", self.event_time.clock(self.rows_per_second))
 
     @property
     def ds(self) -> Dataset:

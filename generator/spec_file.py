@@ -77,16 +77,6 @@ def loads(text: str, where: str = "spec") -> Dataset:
         raise UsageError(f"{where}: {exc}") from None
 
 
-def check_runs(dataset: Dataset, path: Path) -> None:
-    """Draw a few rows: unknown Faker providers and values that do not fit a type show here."""
-    from generator.engine import check_runs
-
-    try:
-        check_runs(dataset)
-    except UsageError as exc:
-        raise UsageError(f"{path}: {exc}") from None
-
-
 def from_data(data: dict[str, Any]) -> Dataset:
     dataset: Dataset = _build(Dataset, data, "")
     return dataset

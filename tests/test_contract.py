@@ -11,7 +11,7 @@ import pytest
 from generator import PERSON, RETAIL, UsageError
 from generator.answers import TRUTH, load_truth
 from generator.cli import main
-from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW, EventTime
+from generator.clock import EventTime
 from generator.files import FilesConfig, run
 from generator.replay import ReplayConfig
 from generator.socket_server import SocketConfig
@@ -66,9 +66,20 @@ def test_a_sensor_config_built_in_python_lands_what_the_cli_lands(tmp_path: Path
     assert cfg.clock is not None and cfg.clock.seconds_per_row == pytest.approx(30 / 50)
 
 
-def test_the_truth_defaults_are_written_once() -> None:
-    assert EventTime().truth_window == TRUTH_WINDOW == 60
-    assert EventTime().truth_watermark == TRUTH_WATERMARK == 10
+def test_a_truth_made_with_the_defaults_answers_the_consumer_s_defaults(tmp_path: Path) -> None:
+    """The documented defaults (a 60 s window, a 10 s watermark) reach the truth file from the
+    command line, and the watermark consumer's defaults are the same values."""
+    from consumer.inputs import FolderInput
+    from consumer.watermark_app import WatermarkConsumerConfig
+    from generator.datasets import DATASETS
+
+    assert main(["files", str(tmp_path), "--dataset", "sensor", "--files", "2", "--interval",
+                 "0", "--seed", "3", "--quiet"]) == 0  # fmt: skip
+    truth = load_truth(tmp_path / TRUTH)
+    assert {t["window_seconds"] for t in truth} == {60}
+    assert {t["watermark_seconds"] for t in truth} == {10}
+    consumer = WatermarkConsumerConfig(FolderInput(str(tmp_path), DATASETS["sensor"]))
+    assert (consumer.window, consumer.watermark) == (60, 10)
 
 
 @pytest.mark.parametrize(
@@ -78,6 +89,9 @@ def test_the_truth_defaults_are_written_once() -> None:
          "--truth follows the one broadcast stream"),
         (lambda t: SocketConfig(dataset="person", truth=t / "truth.jsonl"),
          "--truth is for data sets with an event-time column"),
+        (lambda t: SocketConfig(dataset="sensor", rate=0),
+         "--rate 0 sends as fast as clients read, which gives sensor's event time no pace: give "
+         "--rate ROWS_PER_SECOND"),
         (lambda t: SocketConfig(dataset="sensor", truth=t), "--truth names a file"),
         (lambda t: SocketConfig(stdin=True, rate=3), "--stdin forwards lines as they come"),
         (lambda t: SocketConfig(count=5, duration=1.0), "give one of them"),
@@ -101,7 +115,7 @@ def test_configs_check_their_rules_when_built(tmp_path: Path, build: object, mes
 
 def test_socket_truth_holds_every_row_sent_once_the_server_stops(tmp_path: Path) -> None:
     truth = tmp_path / "truth.jsonl"
-    cfg = config(dataset="sensor", rate=0, count=30_000, truth=truth,
+    cfg = config(dataset="sensor", rate=100_000, count=30_000, truth=truth,
                  event_time=EventTime(start=dt.datetime(2026, 1, 1)))  # fmt: skip
     with running(cfg) as server:
         assert len(LineClient(server.port).rest()) == 30_000

@@ -143,4 +143,5 @@ def test_speed_follows_the_days_and_duration_bounds_the_run(
     assert len(os.listdir(tmp_path / "a")) == 6
     assert main(["replay", str(retail_sample), str(tmp_path / "b"), "--interval", "0.3",
                  "--duration", "0.5", "--quiet"]) == 0  # fmt: skip
-    assert 1 <= len(os.listdir(tmp_path / "b")) <= 3
+    # a day every 0.3 s for 0.5 s: two days at most (a slow machine lands fewer), never all six
+    assert 1 <= len(os.listdir(tmp_path / "b")) <= 2

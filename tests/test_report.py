@@ -31,10 +31,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
-def test_a_run_writes_its_report_and_log(spark: Any, run: Path) -> None:
+@pytest.fixture(scope="module")
+def reported(spark: Any, run: Path) -> Path:
+    """The checked run's report and progress log (run.html, run.jsonl beside the input)."""
     assert consumer_main(["watermark", str(run / "in"), "--watermark", "20", "--available-now",
                           "--check", str(run / "in"), "--report", str(run / "run.html"),
                           "--progress-log", str(run / "run.jsonl"), "--quiet"]) == 0  # fmt: skip
+    return run
+
+
+def test_a_run_writes_its_report_and_log(reported: Path) -> None:
+    run = reported
     page = (run / "run.html").read_text()
     assert len(page.encode()) < 3_000_000
     assert "<script" not in page and "<link" not in page and "@import" not in page
@@ -77,12 +84,10 @@ CHROMIUM = next((shutil.which(c) for c in ("chromium", "chromium-browser", "goog
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: `make test` installs it as root "
                     "(apt-get install chromium)")  # fmt: skip
-def test_the_report_renders_in_a_browser(run: Path, tmp_path: Path) -> None:
+def test_the_report_renders_in_a_browser(reported: Path, tmp_path: Path) -> None:
     from PIL import Image
 
-    page = run / "run.html"
-    if not page.exists():
-        pytest.skip("needs the report of test_a_run_writes_its_report_and_log")
+    page = reported / "run.html"
     shot = tmp_path / "shot.png"
     assert CHROMIUM is not None
     done = subprocess.run(

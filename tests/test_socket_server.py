@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -74,19 +75,22 @@ def test_duration_ends_the_run() -> None:
         client = LineClient(server.port)
         lines = client.rest(timeout=10)
         assert wait_exit(server) == 0
-    # rows start when the client is there; 0.5 s at 100 rows/s is 50 at most
-    assert 1 <= len(lines) <= 60
+    # the server ended the run by itself; rows start when the client is there, and 0.5 s at
+    # 100 rows/s is 50 at most (a slow machine sends fewer)
+    assert client.closed_by_server
+    assert len(lines) <= 60
 
 
-def test_rate_is_roughly_held() -> None:
-    # a loose window: the precise figure is the benchmark's job
+def test_rate_is_never_exceeded() -> None:
+    # 200 rows at 200 rows/s take about a second, never much less; how close the server comes
+    # to its rate is the benchmark's figure (scripts/bench_socket.py), not a test's
     with running(config(rate=200)) as server:
         client = LineClient(server.port)
         client.lines(1)
         start = time.monotonic()
         client.lines(200)
         seconds = time.monotonic() - start
-    assert 0.6 < seconds < 4.0
+    assert seconds > 0.6
     client.close()
 
 
@@ -97,7 +101,7 @@ def test_fractional_rate() -> None:
         lines = client.rest()
         seconds = time.monotonic() - start
     assert len(lines) == 3
-    assert 0.3 < seconds < 2.0  # one line now, then one every 0.25 s
+    assert seconds > 0.3  # one line now, then one every 0.25 s: never faster
 
 
 def test_clients_come_and_go_while_one_keeps_receiving() -> None:
@@ -159,6 +163,38 @@ def test_stdin_line_held_until_the_first_client() -> None:
     client.close()
 
 
+def _send_queue(local: int, remote: int) -> int | None:
+    """Bytes waiting in the kernel on the connection 127.0.0.1:local -> remote (/proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if (int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)) == (local, remote):
+            return int(fields[4].split(":")[0], 16)
+    return None
+
+
+def wait_for_full_send_queue(local: int, remote: int, timeout: float = 15) -> None:
+    """Until the send queue has stopped growing, with bytes in it: the peer reads nothing."""
+    deadline, last = time.monotonic() + timeout, -1
+    while time.monotonic() < deadline:
+        queued = _send_queue(local, remote) or 0
+        if queued > 0 and queued == last:
+            return
+        last = queued
+        time.sleep(0.1)
+    raise TimeoutError(f"the send queue to port {remote} did not fill")
+
+
+def wait_for_refused(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"port {port} still accepts")
+
+
 def test_sigint_drains_and_exits_0_second_sigint_exits_at_once() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "generator", "socket", "0", "--rate", "50"],
@@ -187,10 +223,10 @@ def test_sigint_drains_and_exits_0_second_sigint_exits_at_once() -> None:
     for line in proc.stderr:  # until the server has it, and is sending
         if "connected" in line:
             break
-    # time to queue far more than the kernel's socket buffers take: the drain must then wait
-    time.sleep(1.5)
+    # the kernel's buffers towards the idle client are full: the drain would have to wait
+    wait_for_full_send_queue(port, stuck.sock.getsockname()[1])
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.2)
+    wait_for_refused(port)  # the first Ctrl-C is handled: the server stopped accepting
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=3)
     assert proc.returncode == 130, err
@@ -242,7 +278,6 @@ def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         (["70000"], "argument PORT: must be 0..65535, not 70000"),
         (["-1"], "argument PORT: must be 0..65535, not -1"),
         (["http"], "argument PORT: not a port number: 'http'"),
-        (["0", "--host", "no.such.host.invalid"], "cannot listen on no.such.host.invalid:0: "),
         (["0", "--host", "192.0.2.1"], "cannot listen on 192.0.2.1:0: no such address"),
         (["0", "--rate", "-1"], "argument --rate: must be 0 or more, not -1"),
         (["0", "--rate", "fast"], "argument --rate: not a number: 'fast'"),
@@ -265,8 +300,10 @@ def test_bad_input(capsys: pytest.CaptureFixture[str], args: list[str], message:
     assert captured.out == ""
 
 
-def test_non_loopback_host_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    cfg = config(host="0.0.0.0", count=1)
-    with running(cfg) as server:
-        LineClient(server.port).rest()
-    assert "warning: listening on 0.0.0.0" in server.err.getvalue()  # type: ignore[attr-defined]
+def test_which_hosts_are_loopback() -> None:
+    """The server warns when it listens beyond loopback; which hosts those are is decided here
+    without listening on one (no test listens beyond 127.0.0.1)."""
+    from generator.socket_server import _is_loopback
+
+    assert all(map(_is_loopback, ["127.0.0.1", "127.0.0.2", "::1", "localhost"]))
+    assert not any(map(_is_loopback, ["0.0.0.0", "::", "192.168.1.5", "10.0.0.1"]))
