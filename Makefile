@@ -20,14 +20,15 @@ java:
 chromium:
 	@bash scripts/ensure_chromium.sh
 
+# two workers (pytest-xdist): while one waits on a JVM start or a subprocess, the other runs
 test: $(VENV)/.installed java chromium
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
-# the quick lane: everything but the tests marked slow (about five minutes on 2 cores)
+# the quick lane: everything but the tests marked slow
 quick: $(VENV)/.installed java chromium
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 demo: $(VENV)/.installed java
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh

@@ -1,11 +1,11 @@
-"""The same consumers on a real Spark standalone cluster, started by scripts/cluster.sh."""
+"""The same consumers on a real Spark standalone cluster, started by scripts/cluster.sh as
+lesson 9 starts it: the suite's one cluster."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,11 @@ import pytest
 from generator import PERSON
 from generator.files import FilesConfig, run
 from tests.conftest import REPO
-from tests.socket_helpers import config, free_port, running
+from tests.socket_helpers import config, running
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 CLUSTER = REPO / "scripts" / "cluster.sh"
+LESSON = REPO / "docs" / "lessons" / "09-cluster.md"
 
 
 def _env() -> dict[str, str]:
@@ -25,35 +26,6 @@ def _env() -> dict[str, str]:
     env["PYSPARK_PYTHON"] = sys.executable
     env["PYTHON"] = sys.executable
     return env
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    state = tmp_path_factory.mktemp("cluster")
-    args = ["bash", str(CLUSTER)]
-    where = ["--dir", str(state)]
-    started = subprocess.run(
-        [*args, "start", "--workers", "2", "--cores", "1", "--memory", "1g",
-         "--port", str(free_port()), "--webui-port", str(free_port()), *where],
-        capture_output=True, text=True, timeout=180, env=_env(),
-    )  # fmt: skip
-    assert started.returncode == 0, started.stderr
-    url = started.stdout.strip().splitlines()[-1]
-    assert url.startswith("spark://127.0.0.1:")
-    pids = [int(p.read_text()) for p in state.glob("*.pid")]
-    assert len(pids) == 3  # a master and two workers
-    status = subprocess.run([*args, "status", *where], capture_output=True, text=True)
-    assert "master: running" in status.stdout and "worker-2: running" in status.stdout
-    try:
-        yield url
-    finally:
-        subprocess.run([*args, "stop", *where], capture_output=True, timeout=60, env=_env())
-        # nothing it started is left running
-        for pid in pids:
-            with pytest.raises(ProcessLookupError):
-                os.kill(pid, 0)
-        status = subprocess.run([*args, "status", *where], capture_output=True, text=True)
-        assert "no cluster started" in status.stdout
 
 
 ON_THE_CLUSTER = """
@@ -83,9 +55,51 @@ spark.stop()
 """
 
 
-def test_consumers_and_the_synthetic_source_on_the_cluster(
-    cluster: str, spark: Any, tmp_path: Path
-) -> None:
+def test_lesson_9_and_the_consumers_on_its_cluster(spark: Any, tmp_path: Path) -> None:
+    """Lesson 9's commands in order, each its own process as a person runs them — land files,
+    start a cluster, run `consumer files` on it, stop it — and, on the cluster the lesson
+    started, before it stops: the files and socket consumers under one driver, and the
+    synthetic source drawing on both executors."""
+    from tests.test_lessons import steps
+
+    commands, env = steps(LESSON, tmp_path)
+    state = tmp_path / "09" / "cluster"
+    url, pids, checked = None, [], False
+    try:
+        for _, command in commands:
+            if "cluster.sh stop" in command:
+                assert url is not None
+                check_the_consumers_on(url, spark, tmp_path)
+                checked = True
+            done = subprocess.run(command, shell=True, cwd=REPO, env=env, capture_output=True,
+                                  text=True, timeout=400)  # fmt: skip
+            assert done.returncode == 0, f"`{command}`: {done.stderr[-3000:]}"
+            if "cluster.sh start" in command:
+                url = done.stdout.strip().splitlines()[-1]
+                assert url.startswith("spark://127.0.0.1:")
+                pids = [int(p.read_text()) for p in state.glob("*.pid")]
+                assert len(pids) == 3  # a master and two workers
+                status = subprocess.run(["bash", str(CLUSTER), "status", "--dir", str(state)],
+                                        capture_output=True, text=True)  # fmt: skip
+                assert "master: running" in status.stdout
+                assert "worker-2: running" in status.stdout
+            if "consumer files" in command:  # what you will see: six batches, on the cluster
+                assert done.stderr.count("consumer: files batch ") == 6, done.stderr[-3000:]
+                assert f"on {url}" in done.stderr
+        assert checked
+    finally:
+        subprocess.run(["bash", str(CLUSTER), "stop", "--dir", str(state)], capture_output=True,
+                       timeout=60, env=env)  # fmt: skip
+    # nothing it started is left running
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    status = subprocess.run(["bash", str(CLUSTER), "status", "--dir", str(state)],
+                            capture_output=True, text=True)  # fmt: skip
+    assert "no cluster started" in status.stdout
+
+
+def check_the_consumers_on(cluster: str, spark: Any, tmp_path: Path) -> None:
     import json
 
     from generator.datasets import PERSON as person

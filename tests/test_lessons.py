@@ -11,7 +11,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -59,12 +58,12 @@ def in_process(command: str) -> int | None:
     return mains[argv[2]](argv[3:])
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_commands_run(lesson: Path, tmp_path: Path, spark: object) -> None:
+def steps(lesson: Path, tmp_path: Path) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The lesson's commands in order, as (kind, command) with its paths and ports moved to the
+    test's, and the environment a terminal would give them."""
     ports = {"9999": str(free_port()), "7177": str(free_port()), "8180": str(free_port())}
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
-    background: list[subprocess.Popen[bytes]] = []
 
     def prepare(command: str) -> str:
         command = command.replace("/tmp/lessons", str(tmp_path))
@@ -72,31 +71,42 @@ def test_lesson_commands_run(lesson: Path, tmp_path: Path, spark: object) -> Non
             command = command.replace(old, new)
         return command
 
+    return [(kind, prepare(c)) for kind, commands in blocks(lesson) for c in commands], env
+
+
+# lesson 9 starts a cluster: tests/test_cluster.py runs its commands, and checks more on the
+# cluster it starts (one cluster for the suite)
+HERE = [p for p in LESSONS if p.stem != "09-cluster"]
+
+
+@pytest.mark.parametrize("lesson", HERE, ids=[p.stem for p in HERE])
+def test_lesson_commands_run(lesson: Path, tmp_path: Path, spark: object) -> None:
+    commands, env = steps(lesson, tmp_path)
+    background: list[subprocess.Popen[str]] = []
     try:
-        for kind, commands in blocks(lesson):
-            for command in map(prepare, commands):
-                if kind == "sh-background":
-                    background.append(subprocess.Popen(command, shell=True, cwd=REPO, env=env,
-                                                       start_new_session=True))  # fmt: skip
-                    time.sleep(3)  # the server is listening before the next terminal starts
-                    continue
-                command, _, fallback = command.partition(" || echo ")
-                code = in_process(command)
-                if code is None:
-                    done = subprocess.run(command, shell=True, cwd=REPO, env=env, timeout=600,
-                                          capture_output=True, text=True)  # fmt: skip
-                    code = done.returncode
-                    assert code == 0 or fallback, (
-                        f"`{command}` exited {code}: {done.stderr[-3000:]}"
-                    )
-                if fallback:  # a change that makes the check fail, on purpose
-                    assert code == 1, f"{lesson.name}: `{command}` was to fail its check"
-                else:
-                    assert code == 0, f"{lesson.name}: `{command}` exited {code}"
+        for kind, command in commands:
+            if kind == "sh-background":
+                proc = subprocess.Popen(command, shell=True, cwd=REPO, env=env,
+                                        start_new_session=True, stdout=subprocess.PIPE,
+                                        text=True)  # fmt: skip
+                background.append(proc)
+                if "generator socket" in command:  # listening before the next terminal starts
+                    assert proc.stdout is not None
+                    first = proc.stdout.readline()
+                    assert first.startswith("listening on "), f"`{command}` said {first!r}"
+                continue
+            command, _, fallback = command.partition(" || echo ")
+            code = in_process(command)
+            if code is None:
+                done = subprocess.run(command, shell=True, cwd=REPO, env=env, timeout=600,
+                                      capture_output=True, text=True)  # fmt: skip
+                code = done.returncode
+                assert code == 0 or fallback, f"`{command}` exited {code}: {done.stderr[-3000:]}"
+            if fallback:  # a change that makes the check fail, on purpose
+                assert code == 1, f"{lesson.name}: `{command}` was to fail its check"
+            else:
+                assert code == 0, f"{lesson.name}: `{command}` exited {code}"
     finally:
         for proc in background:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
-        if "cluster.sh" in lesson.read_text():  # never leave a cluster running
-            subprocess.run(shlex.split(f"scripts/cluster.sh stop --dir {tmp_path}/09/cluster"),
-                           cwd=REPO, env=env, capture_output=True)  # fmt: skip
