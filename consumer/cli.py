@@ -26,14 +26,13 @@ from generator.answers import (
     SESSION_GAP,
     SESSION_WATERMARK,
 )
-from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW, EventTime
+from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW, event_time_of
 from generator.datasets import DATASETS, get_dataset
 from generator.errors import EXIT_USAGE, UsageError
 from generator.options import (
     Parser,
+    add_event_time_arguments,
     client_port,
-    fraction,
-    iso_time,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -300,14 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(w, dataset="sensor", num_rows=20, truncate=False, files=True, synthetic=True)
     clock = w.add_argument_group("event time of --synthetic (as the generator's options)")
-    clock.add_argument("--start", type=iso_time, metavar="ISO-TIME",
-                       help="the clock's start (default: the data set's start date, midnight "
-                       "UTC: a replayed batch must draw the same times)")  # fmt: skip
-    clock.add_argument("--speed", type=positive_float, metavar="X",
-                       help="simulated seconds per real second (default: 1)")  # fmt: skip
-    clock.add_argument("--disorder", type=non_negative_float, default=0.0, metavar="SECONDS")
-    clock.add_argument("--late-fraction", type=fraction, default=0.0, metavar="F")
-    clock.add_argument("--max-lateness", type=non_negative_float, default=0.0, metavar="SECONDS")
+    add_event_time_arguments(clock, "the clock's start (default: the data set's start date, "
+                        "midnight UTC: a replayed batch must draw the same times)")  # fmt: skip
     clock.add_argument("--truth-watermark", type=non_negative_int, metavar="SECONDS",
                        help="the watermark the drawn truth judges lateness by (default: the "
                        "query's --watermark; another one shows a check that fails)")  # fmt: skip
@@ -487,11 +480,7 @@ def _session(args: argparse.Namespace, default_name: str) -> SessionConfig:
 
 
 def _synthetic(args: argparse.Namespace, dataset: str = "") -> SyntheticInput:
-    event_time = EventTime()
-    if hasattr(args, "disorder"):
-        event_time = EventTime(start=args.start, speed=args.speed, disorder=args.disorder,
-                               late_fraction=args.late_fraction,
-                               max_lateness=args.max_lateness)  # fmt: skip
+    event_time = event_time_of(args)  # the clock's options, where the command has them
     return SyntheticInput(
         dataset=get_dataset(dataset or args.dataset),
         seed=args.seed,

@@ -21,6 +21,7 @@ from consumer.session import is_remote, read_csv_stream, split_value
 from consumer.waiting import NotListening, retry_until_listening, wait_for_folder
 from generator.clock import EventTime
 from generator.errors import UsageError
+from generator.options import client_port, held, one_of, positive_float, positive_int
 from generator.spec import Dataset
 
 if TYPE_CHECKING:
@@ -44,14 +45,9 @@ class FolderInput:
     archive_dir: str | None = None  # sourceArchiveDir, for clean_source "archive"
 
     def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise UsageError(f"--format is csv or json, not {self.format!r}")
-        if self.max_files_per_trigger < 1:
-            raise UsageError(
-                f"--max-files-per-trigger must be 1 or more, not {self.max_files_per_trigger}"
-            )
-        if self.clean_source not in ("off", "archive", "delete"):
-            raise UsageError(f"--clean-source is archive or delete, not {self.clean_source!r}")
+        held("--format", one_of(*FORMATS), self.format)
+        held("--max-files-per-trigger", positive_int, self.max_files_per_trigger)
+        held("--clean-source", one_of("off", "archive", "delete"), self.clean_source)
         if self.clean_source == "archive" and self.archive_dir is None:
             raise UsageError("--clean-source archive needs --archive-dir DIR (where files go)")
         if self.archive_dir is not None and self.clean_source != "archive":
@@ -95,12 +91,9 @@ class SocketInput:
     connect_timeout: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise UsageError(f"--format is csv or json, not {self.format!r}")
-        if not 1 <= self.port <= 65535:
-            raise UsageError(f"--port must be 1..65535, not {self.port}")
-        if not self.connect_timeout > 0:
-            raise UsageError(f"--connect-timeout must be more than 0, not {self.connect_timeout}")
+        held("--format", one_of(*FORMATS), self.format)
+        held("--port", client_port, self.port)
+        held("--connect-timeout", positive_float, self.connect_timeout)
 
     def describe(self) -> str:
         return f"socket {self.host}:{self.port}"

@@ -33,7 +33,7 @@ from generator.answers import (
     load_key,
 )
 from generator.datasets import BUNDLES
-from generator.errors import UsageError
+from generator.options import held, non_negative_int, one_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, Row, SparkSession
@@ -50,8 +50,7 @@ def _inputs(directory: Path, bundle: str, fmt: str, max_files: int) -> list[Fold
 
 
 def _check_how(how: str) -> None:
-    if how not in HOWS:
-        raise UsageError(f"--how is inner or leftOuter, not {how!r}")
+    held("--how", one_of(*HOWS), how)
 
 
 def _checked(config: JoinConsumerConfig | EnrichConsumerConfig, source: FolderInput) -> None:
@@ -82,8 +81,7 @@ class JoinConsumerConfig:
         for option, value in (("--impression-watermark", self.impression_watermark),
                               ("--click-watermark", self.click_watermark),
                               ("--within", self.within)):  # fmt: skip
-            if value < 0:
-                raise UsageError(f"{option} must be 0 or more, not {value}")
+            held(option, non_negative_int, value)
         object.__setattr__(self, "directory", Path(self.directory))
         _checked(self, self.inputs[0])
 

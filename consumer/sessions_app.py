@@ -29,6 +29,7 @@ from generator.answers import (
     load_key,
 )
 from generator.errors import UsageError
+from generator.options import held, non_negative_int, positive_int
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, Row, SparkSession
@@ -52,8 +53,7 @@ def _keyed(config: SessionsConsumerConfig | DedupConsumerConfig, option: str,
     """The rules both configs share: an event-time data set, a watermark, a column the state is
     per (`option`, default: the data set's), and where the answer key is."""
     _event_time(config.source)
-    if config.watermark < 0:
-        raise UsageError(f"--watermark must be 0 or more, not {config.watermark}")
+    held("--watermark", non_negative_int, config.watermark)
     dataset = config.source.dataset
     column = getattr(config, option) or default
     if column is None or column not in dataset.column_names:
@@ -92,8 +92,7 @@ class SessionsConsumerConfig:
     truth: Path | None = field(init=False, default=None)  # derived: the answer key beside DIR
 
     def __post_init__(self) -> None:
-        if self.gap < 1:
-            raise UsageError(f"--gap must be 1 or more, not {self.gap}")
+        held("--gap", positive_int, self.gap)
         _keyed(self, "by", self.source.dataset.session_by, "the column sessions are per",
                SESSIONS_TRUTH, "land activity with `generator files`")  # fmt: skip
 

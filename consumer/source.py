@@ -66,10 +66,14 @@ OPTIONS: Mapping[str, Any] = {
     "maxLateness": convert.non_negative_float,
 }
 _BY_LOWER = {name.lower(): name for name in OPTIONS}
-_EVENT_TIME_NAMES = {"--late-fraction": "option lateFraction",
-                     "--max-lateness SECONDS": "option maxLateness",
-                     "--max-lateness": "option maxLateness", "--disorder": "option disorder",
-                     "--speed": "option speed", "--start": "option start"}  # fmt: skip
+_FIELDS = {"late_fraction": "lateFraction", "max_lateness": "maxLateness"}
+
+
+def option_name(field: str) -> str:
+    """An event-time field as this source's option: late_fraction -> option lateFraction."""
+    return f"option {_FIELDS.get(field, field)}"
+
+
 # rowsPerSecond also sets the pace of the event-time clock, so a batch read takes it too
 _STREAM_ONLY = ("maxRecordsPerBatch",)
 
@@ -121,21 +125,18 @@ class SourceOptions:
             )
         except UsageError as exc:
             raise SourceOptionError(f"{NAME}: option {which}: {exc}") from None
-        try:
+        try:  # the event-time rules name the options as this source spells them
             event_time = EventTime(
                 start=values.get("start"),
                 speed=values.get("speed"),
                 disorder=values.get("disorder", 0.0),
                 late_fraction=values.get("lateFraction", 0.0),
                 max_lateness=values.get("maxLateness", 0.0),
+                spell=option_name,
             )
             event_time.check_for(dataset)
         except UsageError as exc:
-            # the event-time rules speak the command line's names: say the source's
-            message = str(exc)
-            for cli, option in _EVENT_TIME_NAMES.items():
-                message = message.replace(cli, option)
-            raise SourceOptionError(f"{NAME}: {message}") from None
+            raise SourceOptionError(f"{NAME}: {exc}") from None
         rows = values.get("rows", None if stream else BATCH_ROWS)
         return cls(
             dataset=dataset,

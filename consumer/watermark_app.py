@@ -21,6 +21,7 @@ from consumer.report import amend
 from generator.answers import TRUTH, Lateness, WindowsKey, load_truth
 from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW
 from generator.errors import UsageError
+from generator.options import held, non_negative_int, positive_int
 from generator.rows import event_seconds
 
 if TYPE_CHECKING:
@@ -48,10 +49,8 @@ class WatermarkConsumerConfig:
             raise UsageError(
                 f"data set {self.source.dataset.name!r} has no event-time column (try sensor)"
             )
-        if self.window < 1:
-            raise UsageError(f"--window must be 1 or more, not {self.window}")
-        if self.watermark < 0:
-            raise UsageError(f"--watermark must be 0 or more, not {self.watermark}")
+        held("--window", positive_int, self.window)
+        held("--watermark", non_negative_int, self.watermark)
         socket = isinstance(self.source, SocketInput)
         synthetic = isinstance(self.source, SyntheticInput)
         if self.check is not None and synthetic:

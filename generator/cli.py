@@ -12,13 +12,18 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW, EventTime
+from generator.clock import (
+    TRUTH_WATERMARK,
+    TRUTH_WINDOW,
+    EventTime,
+    event_time_of,
+)
 from generator.datasets import BUNDLES, DATASETS, get
 from generator.errors import EXIT_FAILED, EXIT_USAGE, LandingFailed, UsageError
 from generator.options import (
     Parser,
+    add_event_time_arguments,
     fraction,
-    iso_time,
     non_negative_float,
     non_negative_int,
     period,
@@ -28,9 +33,6 @@ from generator.options import (
 )
 from generator.spec import Bundle
 from generator.spec_file import dumps
-
-EVENT_TIME_OPTIONS = ("start", "speed", "disorder", "late_fraction", "max_lateness",
-                      "truth_window", "truth_watermark")  # fmt: skip
 
 PROG = "generator"
 
@@ -61,30 +63,8 @@ def _add_clock_options(p: argparse.ArgumentParser) -> None:
         "same events; _truth.jsonl beside the files says what a correct watermark consumer "
         "must count",
     )
-    g.add_argument("--start", type=iso_time, metavar="ISO-TIME",
-                   help="the clock's start, e.g. 2026-01-01T09:00:00 (UTC unless an offset "
-                   "is given; default: now)")  # fmt: skip
-    g.add_argument(
-        "--speed",
-        type=positive_float,
-        metavar="X",
-        help="simulated seconds per real second at the run's pace (default: 1)",
-    )
-    g.add_argument("--disorder", type=non_negative_float, metavar="SECONDS",
-                   help="every event up to this much earlier than the clock: out of order "
-                   "(default: 0)")  # fmt: skip
-    g.add_argument(
-        "--late-fraction",
-        type=fraction,
-        metavar="F",
-        help="this fraction of events arrives late ... (default: 0)",
-    )
-    g.add_argument(
-        "--max-lateness",
-        type=non_negative_float,
-        metavar="SECONDS",
-        help="... up to this far behind the clock (default: 0)",
-    )
+    add_event_time_arguments(g, "the clock's start, e.g. 2026-01-01T09:00:00 (UTC unless an offset "
+                        "is given; default: now)")  # fmt: skip
     g.add_argument(
         "--truth-window",
         type=positive_int,
@@ -100,8 +80,8 @@ def _add_clock_options(p: argparse.ArgumentParser) -> None:
 
 
 def _event_time(args: argparse.Namespace) -> EventTime:
-    given = {name: getattr(args, name) for name in EVENT_TIME_OPTIONS}
-    return EventTime(**{name: value for name, value in given.items() if value is not None})
+    return event_time_of(args, truth_window=args.truth_window,
+                         truth_watermark=args.truth_watermark)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

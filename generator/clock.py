@@ -9,10 +9,13 @@ numpy is imported only when times are drawn.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Protocol
 
+from generator import options
 from generator.errors import UsageError
 
 if TYPE_CHECKING:
@@ -73,6 +76,11 @@ class Clock:
         return lag
 
 
+def cli_option(name: str) -> str:
+    """A field's option on the command line: late_fraction -> --late-fraction."""
+    return "--" + name.replace("_", "-")
+
+
 @dataclass(frozen=True, kw_only=True)
 class EventTime:
     """The event-time options of a run. `None` and zero mean "not given"."""
@@ -85,27 +93,29 @@ class EventTime:
     truth_window: int = TRUTH_WINDOW
     truth_watermark: int = TRUTH_WATERMARK
 
+    # how the front end names an option (a field name): `--late-fraction` on a command line,
+    # `option lateFraction` in the synthetic source; a module-level function (it is pickled)
+    spell: Callable[[str], str] = field(default=cli_option, compare=False, repr=False)
+
     def __post_init__(self) -> None:
         if self.start is not None and self.start.tzinfo is None:
             object.__setattr__(self, "start", self.start.replace(tzinfo=dt.UTC))
-        for name, least in (("disorder", 0.0), ("late_fraction", 0.0), ("max_lateness", 0.0),
-                            ("truth_watermark", 0)):  # fmt: skip
-            if getattr(self, name) < least:
-                raise UsageError(f"{_option(name)} must be 0 or more, not {getattr(self, name)}")
-        if self.speed is not None and not self.speed > 0:
-            raise UsageError(f"--speed must be more than 0, not {self.speed}")
-        if self.truth_window < 1:
-            raise UsageError(f"--truth-window must be 1 or more, not {self.truth_window}")
-        if self.late_fraction > 1:
-            raise UsageError(f"--late-fraction must be between 0 and 1, not {self.late_fraction}")
+        for name, convert in (("speed", options.positive_float),
+                              ("disorder", options.non_negative_float),
+                              ("late_fraction", options.fraction),
+                              ("max_lateness", options.non_negative_float),
+                              ("truth_window", options.positive_int),
+                              ("truth_watermark", options.non_negative_int)):  # fmt: skip
+            options.held(self.spell(name), convert, getattr(self, name))
         if self.late_fraction > 0 and not self.max_lateness:
-            raise UsageError("--late-fraction needs --max-lateness SECONDS (how late)")
+            raise UsageError(f"{self.spell('late_fraction')} needs {self.spell('max_lateness')} "
+                             "(how late, in seconds)")  # fmt: skip
 
     def given(self) -> list[str]:
         """The options set to something other than their defaults, as command-line names."""
         default = EventTime()
-        return [_option(f.name) for f in fields(self) if getattr(self, f.name) != getattr(
-            default, f.name)]  # fmt: skip
+        return [self.spell(f.name) for f in fields(self) if f.compare and getattr(
+            self, f.name) != getattr(default, f.name)]  # fmt: skip
 
     def check_for(self, dataset: _Declared) -> None:
         """Event-time options on a data set without an event-time column are a mistake."""
@@ -128,5 +138,11 @@ class EventTime:
         )
 
 
-def _option(name: str) -> str:
-    return "--" + name.replace("_", "-")
+CLOCK_OPTIONS = ("start", "speed", "disorder", "late_fraction", "max_lateness")
+
+
+def event_time_of(args: argparse.Namespace, **more: object) -> EventTime:
+    """The EventTime of parsed arguments (`options.add_event_time_arguments`): the clock's
+    options given, and `more` (the truth's)."""
+    given = {name: getattr(args, name, None) for name in CLOCK_OPTIONS} | more
+    return EventTime(**{name: value for name, value in given.items() if value is not None})

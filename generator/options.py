@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 from generator.errors import UsageError
 
@@ -22,6 +23,21 @@ class Parser(argparse.ArgumentParser):
 
 class OptionError(argparse.ArgumentTypeError, ValueError):
     """A value an option cannot take; argparse names the option, other callers add it."""
+
+
+T = TypeVar("T")
+
+
+def held(option: str, convert: Callable[[Any], T], value: Any) -> T | None:
+    """A config's value held to its option's rule: the converter's, in the converter's words,
+    whichever front end the value came through; the error names the option as that front end
+    spells it (`--rate`, `option rowsPerSecond`). None (not given) passes."""
+    if value is None:
+        return None
+    try:
+        return convert(value)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
 
 
 def _whole(text: str | int, least: int) -> int:
@@ -116,6 +132,41 @@ def iso_time(text: str | dt.datetime) -> dt.datetime:
         except (TypeError, ValueError):
             raise OptionError(f"not an ISO time: {text!r} (e.g. 2026-01-01T09:00:00)") from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def one_of(*choices: str) -> Callable[[str], str]:
+    """A converter that takes one of `choices`, and says which they are."""
+
+    def convert(text: str) -> str:
+        if text not in choices:
+            raise OptionError(f"must be one of {', '.join(choices)}, not {text!r}")
+        return text
+
+    return convert
+
+
+def below_one(text: str | float) -> float:
+    """A fraction that cannot be all: 0 <= F < 1."""
+    value = number(text)
+    if not 0 <= value < 1:
+        raise OptionError(f"must be a fraction below 1, not {text}")
+    return value
+
+
+def add_event_time_arguments(group: argparse._ArgumentGroup, start_help: str) -> None:
+    """The event-time clock's options, declared once for both command lines (the generator's,
+    and the consumer's `--synthetic`): the same names, converters and words. `clock.EventTime`
+    holds their rules; `clock.event_time_of` turns the parsed arguments into one."""
+    group.add_argument("--start", type=iso_time, metavar="ISO-TIME", help=start_help)
+    group.add_argument("--speed", type=positive_float, metavar="X", help="simulated seconds "
+                       "per real second at the run's pace (default: 1)")  # fmt: skip
+    group.add_argument("--disorder", type=non_negative_float, metavar="SECONDS",
+                       help="every event up to this much earlier than the clock: out of order "
+                       "(default: 0)")  # fmt: skip
+    group.add_argument("--late-fraction", type=fraction, metavar="F",
+                       help="this fraction of events arrives late ... (default: 0)")  # fmt: skip
+    group.add_argument("--max-lateness", type=non_negative_float, metavar="SECONDS",
+                       help="... up to this far behind the clock (default: 0)")  # fmt: skip
 
 
 def boolean(text: str | bool) -> bool:

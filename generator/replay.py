@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 
 from generator.errors import LandingFailed, UsageError
 from generator.landing import land, prepare_folder, remove_stale_temps
+from generator.options import held, non_negative_float, positive_float, positive_int
 from generator.progress import StatusLine, human, rate
 from generator.signals import sigterm_as_interrupt
 
@@ -50,16 +51,11 @@ class ReplayConfig:
             if getattr(self, one) is not None and getattr(self, other) is not None:
                 raise UsageError(f"{_option(one)} and {_option(other)} do not go together: "
                                  "give one of them")  # fmt: skip
-        for name in ("rows_per_file", "files"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise UsageError(f"{_option(name)} must be 1 or more, not {value}")
-        for name in ("every", "speed", "duration"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise UsageError(f"{_option(name)} must be more than 0, not {value:g}")
-        if self.interval is not None and self.interval < 0:
-            raise UsageError(f"--interval must be 0 or more, not {self.interval:g}")
+        for name, convert in (("rows_per_file", positive_int), ("files", positive_int),
+                              ("every", positive_float), ("speed", positive_float),
+                              ("duration", positive_float),
+                              ("interval", non_negative_float)):  # fmt: skip
+            held(_option(name), convert, getattr(self, name))
 
     @property
     def pause(self) -> float:

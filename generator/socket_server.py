@@ -32,6 +32,15 @@ from generator.datasets import standalone
 from generator.errors import UsageError
 from generator.formats import FORMATS
 from generator.lines import RowSource
+from generator.options import (
+    held,
+    non_negative_float,
+    non_negative_int,
+    one_of,
+    port_number,
+    positive_float,
+    positive_int,
+)
 from generator.progress import StatusLine, human, rate
 from generator.spec import Dataset
 
@@ -67,23 +76,16 @@ class SocketConfig:
         object.__setattr__(self, "dataset", dataset)
         if self.seed is None:
             object.__setattr__(self, "seed", secrets.randbelow(2**31))
-        if self.seed is not None and self.seed < 0:
-            raise UsageError(f"--seed must be 0 or more, not {self.seed}")
-        if not 0 <= self.port <= 65535:
-            raise UsageError(f"PORT must be 0..65535, not {self.port}")
-        if self.fanout not in ("broadcast", "each"):
-            raise UsageError(f"--fanout is broadcast or each, not {self.fanout!r}")
-        if self.format not in FORMATS:
-            raise UsageError(f"--format is one of {', '.join(FORMATS)}, not {self.format!r}")
-        for option, value in (("--count", self.count), ("--max-queue", self.max_queue)):
-            if value is not None and value < 1:
-                raise UsageError(f"{option} must be 1 or more, not {value}")
-        if self.duration is not None and not self.duration > 0:
-            raise UsageError(f"--duration must be more than 0, not {self.duration:g}")
+        held("--seed", non_negative_int, self.seed)
+        held("PORT", port_number, self.port)
+        held("--fanout", one_of("broadcast", "each"), self.fanout)
+        held("--format", one_of(*FORMATS), self.format)
+        held("--count", positive_int, self.count)
+        held("--max-queue", positive_int, self.max_queue)
+        held("--duration", positive_float, self.duration)
         if self.count is not None and self.duration is not None:
             raise UsageError("--count and --duration both bound the run: give one of them")
-        if self.rate is not None and self.rate < 0:
-            raise UsageError(f"--rate must be 0 or more, not {self.rate:g}")
+        held("--rate", non_negative_float, self.rate)
         if self.stdin and self.fanout == "each":
             raise UsageError("--stdin sends the same lines to every client: drop --fanout each")
         if self.stdin and self.rate is not None:

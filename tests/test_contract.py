@@ -100,7 +100,7 @@ def test_a_truth_made_with_the_defaults_answers_the_consumer_s_defaults(tmp_path
         (lambda t: FilesConfig(t, "retail", rows_per_file=10), "--rows-per-file does not apply"),
         (lambda t: FilesConfig(t, "person", rate=5, interval=1), "--rate replaces --interval"),
         (lambda t: FilesConfig(t, "person", format="json", header=True), "--header is for CSV"),
-        (lambda t: FilesConfig(t, "person", rows_per_file=0), "--rows-per-file must be 1 or more"),
+        (lambda t: FilesConfig(t, "person", rows_per_file=0), "--rows-per-file: must be 1 or more"),
         (lambda t: FilesConfig(t, "people"), "unknown data set 'people'"),
         (lambda t: FilesConfig(t, "sensor", event_time=EventTime(late_fraction=0.2)),
          "--late-fraction needs --max-lateness"),

@@ -132,7 +132,7 @@ def test_check_fails_when_the_watermark_differs(
         (["generator", "files", "D", "--speed", "2"],
          "--speed is for data sets with an event-time column (sensor), not 'person'"),
         (["generator", "files", "D", "--dataset", "sensor", "--late-fraction", "0.1"],
-         "--late-fraction needs --max-lateness SECONDS"),
+         "--late-fraction needs --max-lateness (how late, in seconds)"),
         (["generator", "files", "D", "--dataset", "sensor", "--late-fraction", "2"],
          "argument --late-fraction: must be between 0 and 1, not 2"),
         (["generator", "files", "D", "--dataset", "sensor", "--start", "noon"],

@@ -11,6 +11,15 @@ from generator.clock import Clock, EventTime
 from generator.datasets import resolve
 from generator.errors import UsageError
 from generator.formats import FORMATS
+from generator.options import (
+    below_one,
+    held,
+    non_negative_float,
+    non_negative_int,
+    one_of,
+    positive_float,
+    positive_int,
+)
 from generator.progress import human, rate
 from generator.spec import Bundle, Dataset
 
@@ -66,25 +75,25 @@ class FilesConfig:
         object.__setattr__(self, "directory", Path(self.directory))
         if self.seed is None:
             object.__setattr__(self, "seed", secrets.randbelow(2**31))
-        _at_least("--seed", self.seed, 0)
-        _at_least("--rows-per-file", self.rows_per_file, 1)
-        _at_least("--files", self.files, 1)
-        _at_least("--streams", self.streams, 1)
-        _at_least("--interval", self.interval, 0)
-        _above("--rate", self.rate)
-        _above("--duration", self.duration)
-        if self.workers is not None:
-            _at_least("--workers", self.workers, 1)
+        for option, convert, value in (
+            ("--seed", non_negative_int, self.seed),
+            ("--rows-per-file", positive_int, self.rows_per_file),
+            ("--files", positive_int, self.files),
+            ("--streams", positive_int, self.streams),
+            ("--interval", non_negative_float, self.interval),
+            ("--rate", positive_float, self.rate),
+            ("--duration", positive_float, self.duration),
+            ("--workers", positive_int, self.workers),
+        ):
+            held(option, convert, value)
         if self.rate is not None and self.interval is not None:
             raise UsageError("--rate replaces --interval: give one of them")
         if self.files is not None and self.duration is not None:
             raise UsageError("--files and --duration both bound the run: give one of them")
-        if self.format not in FORMATS:
-            raise UsageError(f"--format is one of {', '.join(FORMATS)}, not {self.format!r}")
+        held("--format", one_of(*FORMATS), self.format)
         if self.format == "json" and self.header:
             raise UsageError("--header is for CSV: JSON lines name every value")
-        if not 0.0 <= self.duplicates < 1.0:
-            raise UsageError(f"--duplicates must be a fraction below 1, not {self.duplicates:g}")
+        held("--duplicates", below_one, self.duplicates)
         if self.duplicates and (dataset.key is None or dataset.daily):
             raise UsageError(
                 f"--duplicates re-sends events by their id: {dataset.name} declares no key "
@@ -147,16 +156,6 @@ class FilesConfig:
         if self.format == "json":
             return False
         return dataset.header if self.header is None else self.header
-
-
-def _at_least(option: str, value: float | None, least: float) -> None:
-    if value is not None and value < least:
-        raise UsageError(f"{option} must be {least:g} or more, not {value:g}")
-
-
-def _above(option: str, value: float | None) -> None:
-    if value is not None and not value > 0:
-        raise UsageError(f"{option} must be more than 0, not {value:g}")
 
 
 @dataclass(frozen=True)
