@@ -4,7 +4,8 @@ A check declares what it needs (`Needs`): a run whose micro-batches are the answ
 (availableNow, and for most keys one file per trigger) and a sink it can read back (the memory
 table). `prepare` holds a consumer's output to those needs when its config is built: what it
 cannot honour is refused with one line, never replaced without a word. After the run, the
-consumer's comparison returns a `Verdict`; `conclude` prints it — one table format, the notes,
+consumer's comparison (the `check` it hands `runner.run`) returns a `Verdict`; the report
+records it, and `conclude` prints it — one table format, the notes,
 a last line that ends in `agree` or `DIFFER` — and fails one way (`StreamFailed`, exit 1).
 A new check is a `Needs`, a key to read and a function from the result's rows to a `Verdict`.
 The rules of the keys themselves are in docs/answer-keys.md.
@@ -70,6 +71,11 @@ class Verdict:
     what: str
     summary: str = ""
     notes: list[str] = field(default_factory=list)
+    # what the report draws: per group (a window ...), the key's count and the result's
+    per_group: list[tuple[str, int, int | None]] = field(default_factory=list)
+
+    def conclusion(self) -> str:
+        return "agree" if self.good else "DIFFER"
 
     def settings(self, key: dict[str, object], used: Sequence[tuple[str, object, str]]) -> None:
         """An answer key answers one query: (option, value the query used, the key's field)."""
@@ -96,7 +102,7 @@ class Verdict:
             for i, v in enumerate(rest, 1):
                 text += "  " + v.rjust(widths[i]) if i < len(widths) else "  " + v
             out.append(text.rstrip())
-        verdict = "agree" if self.good else "DIFFER"
+        verdict = self.conclusion()
         return [*out, *self.notes, f"{self.summary}: {verdict}" if self.summary else verdict]
 
 

@@ -6,34 +6,35 @@ batch, a `result` column `fname-age`, to the console (numRows 3, no truncation, 
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from consumer import runner
+from consumer import arguments, runner
+from consumer.commands import Command
 from consumer.inputs import Input
 from consumer.output import OutputConfig, OutputMode
+from consumer.runner import RunOptions
 from generator.spec import Dataset
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 MODES: tuple[OutputMode, ...] = ("append",)
+CONSOLE = OutputConfig(num_rows=3, truncate=False)
 
 
 @dataclass(frozen=True)
 class FilesConsumerConfig:
     source: Input
-    output: OutputConfig = OutputConfig(num_rows=3, truncate=False)
-    timeout: float | None = None
-    quiet: bool = False
-    log_level: str = "WARN"
+    run: RunOptions = RunOptions(CONSOLE)
 
     def __post_init__(self) -> None:
-        self.output.check(MODES)
+        self.run.output.check(MODES)
 
     @property
     def name(self) -> str:
-        return self.output.query_name or "files"
+        return self.run.output.query_name or "files"
 
 
 def query(df: DataFrame, dataset: Dataset) -> DataFrame:
@@ -53,5 +54,27 @@ def stream(spark: SparkSession, config: FilesConsumerConfig) -> DataFrame:
 def run(spark: SparkSession, config: FilesConsumerConfig, err: TextIO | None = None) -> None:
     dataset = config.source.dataset
     streams = [runner.Stream(config.source, lambda df: query(df, dataset), config.name)]
-    runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err, consumer="consumer files")  # fmt: skip
+    runner.run(spark, streams, config.run, MODES, consumer="consumer files", err=err)
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("directory", nargs="?", metavar="DIR",
+                   help="folder to watch (waited for if missing); or --synthetic")  # fmt: skip
+    arguments.add_input(p, dataset="person", kinds=("folder", "synthetic"))
+    arguments.add_running(p, CONSOLE)
+
+
+def _config(args: argparse.Namespace) -> FilesConsumerConfig:
+    return FilesConsumerConfig(arguments.one_input(args), arguments.run_options(args))
+
+
+COMMAND = Command(
+    name="files",
+    help="read CSV files landing in a folder (Spark in Action, ch. 10)",
+    description="The seed's first program: CSV files with the data set's schema, max files per "
+    "trigger, a `result` column fname-age, to the console.",
+    arguments=_arguments,
+    config=_config,
+    run=run,
+    app_name="Read lines from a file stream",
+)

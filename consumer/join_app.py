@@ -12,15 +12,18 @@ DIR/_truth_enrich.jsonl.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
-from consumer import checks, runner
+from consumer import arguments, checks, runner
+from consumer.commands import Command
 from consumer.inputs import FolderInput
 from consumer.output import OutputConfig, OutputMode
+from consumer.runner import RunOptions
 from consumer.session import read_csv_static
 from consumer.waiting import wait_for_folder
 from generator.answers import (
@@ -42,6 +45,7 @@ MODES: tuple[OutputMode, ...] = ("append",)
 How = Literal["inner", "leftOuter"]
 HOWS: tuple[How, ...] = ("inner", "leftOuter")
 TIME = "%Y-%m-%d %H:%M:%S"
+CONSOLE = OutputConfig(truncate=False)
 
 
 def _inputs(directory: Path, bundle: str, fmt: str, max_files: int) -> list[FolderInput]:
@@ -56,9 +60,8 @@ def _check_how(how: str) -> None:
 def _checked(config: JoinConsumerConfig | EnrichConsumerConfig, source: FolderInput) -> None:
     if config.check:
         needs = checks.Needs(config.truth, "land the bundle with `generator files`")
-        output = checks.prepare(config.output, source, needs, config.timeout)
-        object.__setattr__(config, "output", output)
-    config.output.check(MODES)
+        object.__setattr__(config, "run", config.run.checked(needs, source))
+    config.run.output.check(MODES)
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,7 @@ class JoinConsumerConfig:
     check: bool = False
     format: str = "csv"
     max_files_per_trigger: int = 1
-    output: OutputConfig = OutputConfig(truncate=False)
-    timeout: float | None = None
-    quiet: bool = False
-    log_level: str = "WARN"
+    run: RunOptions = RunOptions(CONSOLE)
 
     def __post_init__(self) -> None:
         _check_how(self.how)
@@ -95,7 +95,7 @@ class JoinConsumerConfig:
 
     @property
     def table(self) -> str:
-        return self.output.query_name or "ad_clicks"
+        return self.run.output.query_name or "ad_clicks"
 
 
 def join(impressions: DataFrame, clicks: DataFrame, config: JoinConsumerConfig) -> DataFrame:
@@ -116,11 +116,12 @@ def run_join(spark: SparkSession, config: JoinConsumerConfig, err: TextIO | None
     impressions, clicks = config.inputs
     stream = runner.Stream(impressions, lambda i, c: join(i, c, config), config.table,
                            others=(clicks,), late=Lateness("event"))  # fmt: skip
-    runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err, consumer="consumer join")  # fmt: skip
-    if config.check:
-        rows = spark.table(config.table).collect()
-        checks.conclude(compare_join(rows, load_key(config.truth), config), sys.stdout)
+
+    def check(spark: SparkSession) -> checks.Verdict:
+        return compare_join(spark.table(config.table).collect(), load_key(config.truth), config)
+
+    runner.run(spark, [stream], config.run, MODES, consumer="consumer join",
+               check=check if config.check else None, err=err)  # fmt: skip
 
 
 def _t(value: dt.datetime | None) -> str:
@@ -176,10 +177,7 @@ class EnrichConsumerConfig:
     check: bool = False
     format: str = "csv"
     max_files_per_trigger: int = 1
-    output: OutputConfig = OutputConfig(truncate=False)
-    timeout: float | None = None
-    quiet: bool = False
-    log_level: str = "WARN"
+    run: RunOptions = RunOptions(CONSOLE)
 
     def __post_init__(self) -> None:
         _check_how(self.how)
@@ -192,7 +190,7 @@ class EnrichConsumerConfig:
 
     @property
     def table(self) -> str:
-        return self.output.query_name or "enriched_orders"
+        return self.run.output.query_name or "enriched_orders"
 
 
 def enrich(orders: DataFrame, customers: DataFrame, how: str) -> DataFrame:
@@ -211,13 +209,14 @@ def run_enrich(spark: SparkSession, config: EnrichConsumerConfig,
     wait_for_folder(customers.directory, err or sys.stderr)
     static = read_csv_static(spark, customers.directory, customers.dataset, config.format)
     stream = runner.Stream(orders, lambda o: enrich(o, static, config.how), config.table)
-    runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err, consumer="consumer enrich")  # fmt: skip
-    if config.check:
-        rows = spark.table(config.table).collect()
+
+    def check(spark: SparkSession) -> checks.Verdict:
         assert orders.dataset.key is not None  # the key lists each order by it
-        verdict = compare_enrich(rows, load_key(config.truth), config.how, orders.dataset.key)
-        checks.conclude(verdict, sys.stdout)
+        rows = spark.table(config.table).collect()
+        return compare_enrich(rows, load_key(config.truth), config.how, orders.dataset.key)
+
+    runner.run(spark, [stream], config.run, MODES, consumer="consumer enrich",
+               check=check if config.check else None, err=err)  # fmt: skip
 
 
 def compare_enrich(rows: list[Row], key: list[dict[str, object]], how: str,
@@ -242,3 +241,73 @@ def compare_enrich(rows: list[Row], key: list[dict[str, object]], how: str,
     verdict.missing("missing", [f"order {o}" for o, _ in sorted(want - got)])
     verdict.missing("not expected", [f"order {o}" for o, _ in sorted(got - want)])
     return verdict
+
+
+def _bundle_arguments(p: argparse.ArgumentParser, bundle: str) -> None:
+    p.add_argument("directory", metavar="DIR", help=f"the {bundle} bundle's folder")
+    p.add_argument("--how", choices=HOWS, default="inner",
+                   help="inner (default) or leftOuter: the rows without a match too, with "
+                   "nulls")  # fmt: skip
+    p.add_argument("--check", action="store_true", help="compare with the answer key beside "
+                   "the files (needs --available-now)")  # fmt: skip
+    p.add_argument("--format", choices=("csv", "json"), default="csv",
+                   help="what the generator wrote (default: csv)")  # fmt: skip
+    arguments.add_files_per_trigger(p, "files of each stream")
+    arguments.add_running(p, CONSOLE)
+
+
+def _join_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--impression-watermark", type=non_negative_int, default=JOIN_LEFT_WATERMARK,
+                   metavar="SECONDS", help=f"(default: {JOIN_LEFT_WATERMARK})")  # fmt: skip
+    p.add_argument("--click-watermark", type=non_negative_int, default=JOIN_RIGHT_WATERMARK,
+                   metavar="SECONDS", help=f"(default: {JOIN_RIGHT_WATERMARK})")  # fmt: skip
+    p.add_argument("--within", type=non_negative_int, default=JOIN_WITHIN, metavar="SECONDS",
+                   help=f"a click at most this long after its impression (default: "
+                   f"{JOIN_WITHIN})")  # fmt: skip
+    _bundle_arguments(p, "ads")
+
+
+def _join_config(args: argparse.Namespace) -> JoinConsumerConfig:
+    return JoinConsumerConfig(
+        Path(args.directory),
+        how=args.how,
+        impression_watermark=args.impression_watermark,
+        click_watermark=args.click_watermark,
+        within=args.within,
+        check=args.check,
+        format=args.format,
+        max_files_per_trigger=args.max_files_per_trigger,
+        run=arguments.run_options(args),
+    )
+
+
+def _enrich_config(args: argparse.Namespace) -> EnrichConsumerConfig:
+    return EnrichConsumerConfig(Path(args.directory), how=args.how, check=args.check,
+                                format=args.format,
+                                max_files_per_trigger=args.max_files_per_trigger,
+                                run=arguments.run_options(args))  # fmt: skip
+
+
+JOIN = Command(
+    name="join",
+    help="the guide's stream-stream join of impressions and clicks; check the pairs",
+    description="DIR/impressions joined with DIR/clicks (`generator files DIR --dataset ads`): "
+    "impression watermark 2 hours, click watermark 3 hours, a click at most 1 hour after its "
+    "impression. --check compares the pairs (and null rows) with DIR/_truth_join.jsonl.",
+    arguments=_join_arguments,
+    config=_join_config,
+    run=run_join,
+    app_name="Impressions joined with clicks",
+)
+
+ENRICH = Command(
+    name="enrich",
+    help="orders joined to the static customers table (stream-static)",
+    description="DIR/orders (a stream) joined to DIR/customers (read once, a static table), as "
+    "`generator files DIR --dataset shop` lands them; inner or left outer; orders naming an "
+    "unknown customer counted. --check compares with DIR/_truth_enrich.jsonl.",
+    arguments=lambda p: _bundle_arguments(p, "shop"),
+    config=_enrich_config,
+    run=run_enrich,
+    app_name="Orders with their customers",
+)

@@ -7,30 +7,32 @@ meant days, and its loop spun without sleeping).
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from consumer import runner
+from consumer import arguments, runner
+from consumer.commands import Command
 from consumer.inputs import FolderInput
 from consumer.output import OutputConfig, OutputMode
+from consumer.runner import RunOptions
+from generator.errors import UsageError
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 MODES: tuple[OutputMode, ...] = ("append",)
+CONSOLE = OutputConfig(num_rows=3)
 
 
 @dataclass(frozen=True)
 class MultiConsumerConfig:
     sources: tuple[FolderInput, FolderInput]
-    output: OutputConfig = OutputConfig(num_rows=3)
-    timeout: float | None = None
-    quiet: bool = False
-    log_level: str = "WARN"
+    run: RunOptions = RunOptions(CONSOLE)
 
     def __post_init__(self) -> None:
-        self.output.check(MODES)
+        self.run.output.check(MODES)
 
 
 def run(spark: SparkSession, config: MultiConsumerConfig, err: TextIO | None = None) -> None:
@@ -44,12 +46,37 @@ def run(spark: SparkSession, config: MultiConsumerConfig, err: TextIO | None = N
 
         return query
 
-    base = config.output.query_name or "multi"
+    base = config.run.output.query_name or "multi"
     cases = zip(config.sources, (F.upper, F.lower), strict=True)
     # each query needs a checkpoint and an output folder of its own
     streams = [
         runner.Stream(source, recased(case), f"{base}_{k}", f"/stream{k}")
         for k, (source, case) in enumerate(cases, 1)
     ]
-    runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err, consumer="consumer multi")  # fmt: skip
+    runner.run(spark, streams, config.run, MODES, consumer="consumer multi", err=err)
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("directories", nargs="*", metavar="DIR", help="exactly two folders")
+    arguments.add_input(p, dataset="person")
+    arguments.add_running(p, CONSOLE)
+
+
+def _config(args: argparse.Namespace) -> MultiConsumerConfig:
+    if len(args.directories) != 2:
+        raise UsageError(f"multi reads exactly two folders, got {len(args.directories)}: "
+                         "consumer multi DIR1 DIR2")  # fmt: skip
+    first, second = (arguments.folder_input(args, d) for d in args.directories)
+    return MultiConsumerConfig((first, second), arguments.run_options(args))
+
+
+COMMAND = Command(
+    name="multi",
+    help="two file streams in one session (upper- and lower-cased fname)",
+    description="The seed's two file streams: fname upper-cased in DIR1, lower-cased in DIR2, "
+    "both stopped after --timeout seconds.",
+    arguments=_arguments,
+    config=_config,
+    run=run,
+    app_name="Two Streams",
+)

@@ -11,17 +11,21 @@ source log), the watermark as a line, and the rows the watermark dropped marked.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import html
 import io
 import json
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from consumer.commands import Command
 from consumer.progress import Listener
 from generator.answers import Lateness
+from generator.errors import UsageError
 
 PARTS = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walCommit", "commitOffsets")
 
@@ -389,10 +393,37 @@ def write(report: Report, path: Path) -> None:
     tmp.replace(path)
 
 
-def amend(report: Report, output: Any) -> None:
-    """What a consumer found after the run (its check) joins the report and the log."""
-    if output.progress_log is not None and report.windows:
-        with Path(output.progress_log).open("a") as log:
-            log.write(json.dumps({"windows": report.windows}, separators=(",", ":")) + "\n")
-    if output.report is not None:
-        write(report, Path(output.report))
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("log", type=Path, metavar="LOG", help="a --progress-log file")
+    p.add_argument("--output", type=Path, metavar="FILE.html",
+                   help="where to write it (default: LOG with .html)")  # fmt: skip
+
+
+def _config(args: argparse.Namespace) -> tuple[Report, Path]:
+    """The report a log holds, and where it goes."""
+    if not args.log.is_file():
+        raise UsageError(f"no progress log at {args.log}")
+    try:
+        report = load_log(args.log)
+    except ValueError:
+        raise UsageError(f"{args.log} is not a progress log (JSON lines)") from None
+    return report, args.output or args.log.with_suffix(".html")
+
+
+def redraw(config: tuple[Report, Path]) -> int:
+    """`consumer report LOG`: the report drawn again from a progress log."""
+    report, target = config
+    write(report, target)
+    print(f"consumer: report written to {target}", file=sys.stderr)
+    return 0
+
+
+COMMAND = Command(
+    name="report",
+    help="draw a run report again from a --progress-log file (no Spark needed)",
+    description="Read the JSON lines a consumer wrote with --progress-log and write the same "
+    "self-contained HTML report --report writes.",
+    arguments=_arguments,
+    config=_config,
+    run=redraw,
+)

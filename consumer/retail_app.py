@@ -8,12 +8,15 @@ book, into the memory table `customer_purchases` queried with `spark.sql` once t
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from consumer import runner
-from consumer.inputs import FolderInput, SyntheticInput
+from consumer import arguments, runner
+from consumer.commands import Command
+from consumer.inputs import FolderInput, SocketInput, SyntheticInput
 from consumer.output import OutputConfig, OutputMode
+from consumer.runner import RunOptions
 from generator.errors import UsageError
 
 if TYPE_CHECKING:
@@ -21,27 +24,25 @@ if TYPE_CHECKING:
 
 TOTAL = "sum(total_cost)"
 MODES: tuple[OutputMode, ...] = ("complete", "update")
+CONSOLE = OutputConfig(num_rows=5)
 
 
 @dataclass(frozen=True)
 class RetailConsumerConfig:
     source: FolderInput | SyntheticInput  # of the retail data set
-    output: OutputConfig = OutputConfig(num_rows=5)
+    run: RunOptions = RunOptions(CONSOLE)
     static: bool = False
     window: str = "1 day"
-    timeout: float | None = None
-    quiet: bool = False
-    log_level: str = "WARN"
 
     def __post_init__(self) -> None:
         if self.static and not isinstance(self.source, FolderInput):
             raise UsageError("--static reads a folder of by-day files (DIR), not --synthetic")
         if not self.static:
-            self.output.check(MODES)
+            self.run.output.check(MODES)
 
     @property
     def table(self) -> str:
-        return self.output.query_name or "customer_purchases"
+        return self.run.output.query_name or "customer_purchases"
 
 
 def purchases_by_customer(df: DataFrame, window: str) -> DataFrame:
@@ -79,17 +80,45 @@ def stream(spark: SparkSession, config: RetailConsumerConfig) -> DataFrame:
 
 
 def run(spark: SparkSession, config: RetailConsumerConfig, err: TextIO | None = None) -> None:
-    out = config.output
+    out = config.run.output
     if config.static:
         top = static_result(spark, config).orderBy(TOTAL, ascending=False)
         top.show(out.num_rows, truncate=out.truncate)
         return
     streams = [runner.Stream(config.source, lambda df: purchases_by_customer(df, config.window),
                              config.table)]  # fmt: skip
-    runner.run(spark, streams, out, MODES, config.timeout, config.quiet, config.log_level, err,
-               consumer="consumer retail")  # fmt: skip
+    runner.run(spark, streams, config.run, MODES, consumer="consumer retail", err=err)
     if out.target == "memory":
         # as in the book: the memory sink is a table the program can query
         spark.sql(f"SELECT * FROM {config.table} ORDER BY `{TOTAL}` DESC").show(
             out.num_rows, truncate=out.truncate
         )
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("directory", nargs="?", metavar="DIR",
+                   help="folder of by-day retail CSV files; or --synthetic")  # fmt: skip
+    p.add_argument("--static", action="store_true", help="the batch version, with inferSchema")
+    p.add_argument("--window", default="1 day",
+                   help="window length, e.g. '1 hour' (default: 1 day)")  # fmt: skip
+    arguments.add_input(p, dataset=None, kinds=("folder", "synthetic"))
+    arguments.add_running(p, CONSOLE)
+
+
+def _config(args: argparse.Namespace) -> RetailConsumerConfig:
+    source = arguments.one_input(args, "retail")
+    assert not isinstance(source, SocketInput)  # retail offers no --socket
+    return RetailConsumerConfig(source, arguments.run_options(args), static=args.static,
+                                window=args.window)  # fmt: skip
+
+
+COMMAND = Command(
+    name="retail",
+    help="total cost per customer per day (The Definitive Guide, ch. 3)",
+    description="Total cost per customer per window(InvoiceDate). Streaming by default "
+    "(complete mode, one file per trigger); --static for the batch version.",
+    arguments=_arguments,
+    config=_config,
+    run=run,
+    app_name="Retail purchases by customer",
+)

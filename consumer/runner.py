@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from consumer import checks
+from consumer.errors import ServerGone
 from consumer.inputs import FolderInput, Input, SyntheticInput, Watch
 from consumer.output import OutputConfig, OutputMode, await_all, batch_lines, start
 from consumer.waiting import wait_for_folder
@@ -37,32 +39,66 @@ class Stream:
     late: Lateness | None = None  # event-time queries: which rows the watermark drops
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a consumer runs, whatever its query: where it writes, how long it lasts, how much
+    it says. Every consumer's config holds one (`run`); its console defaults are its own."""
+
+    output: OutputConfig = OutputConfig()
+    timeout: float | None = None  # seconds; None: until done or Ctrl-C
+    quiet: bool = False  # no line per batch
+    log_level: str = "WARN"
+
+    def checked(self, needs: checks.Needs, source: Input) -> RunOptions:
+        """These options held to a check's needs: the output it reads back, or one line."""
+        output = checks.prepare(self.output, source, needs, self.timeout)
+        return dataclasses.replace(self, output=output)
+
+
+Check = Callable[["SparkSession"], checks.Verdict]
+
+
 def run(
     spark: SparkSession,
     streams: Sequence[Stream],
-    output: OutputConfig,
+    options: RunOptions,
     modes: Sequence[OutputMode],
-    timeout: float | None,
-    quiet: bool = False,
-    log_level: str = "WARN",
+    *,
+    consumer: str,
+    check: Check | None = None,
     err: TextIO | None = None,
-    consumer: str = "",
 ) -> Report | None:
-    """Run the streams; the run's report (written already) when one was asked for."""
+    """Run the streams; then, with `check`, compare what they wrote with the answer key. The
+    run's report (when asked for) is written once, when all is known, however the run ends;
+    then the verdict is printed, and a result that differs fails the run (exit 1)."""
     err = err if err is not None else sys.stderr
+    output = options.output
     reporting = output.report is not None or output.progress_log is not None
     scratch = None
     if reporting and output.checkpoint is None:
         # a checkpoint of our own: its source log says which files each batch read
         scratch = tempfile.mkdtemp(prefix="consumer-checkpoint-")
         output = dataclasses.replace(output, checkpoint=scratch)
-    report, recorder = _recording(spark, streams, output, timeout, consumer) if reporting else (
-        None, None)  # fmt: skip
+    report, recorder = _recording(spark, streams, output, options.timeout, consumer) if (
+        reporting) else (None, None)  # fmt: skip
+    verdict = None
     try:
-        with batch_lines(spark, quiet, err):
-            outcome = _run(spark, streams, output, modes, timeout, log_level, err)
+        try:
+            with batch_lines(spark, options.quiet, err):
+                outcome = _run(spark, streams, output, modes, options.timeout,
+                               options.log_level, err)  # fmt: skip
+        except ServerGone as exc:
+            if check is None:
+                raise
+            # a server that sent its rows and closed: what arrived is what there is to check
+            print(f"consumer: {exc}", file=err)
+            outcome = "the server went away"
+        if check is not None:
+            verdict = check(spark)
+            outcome += f"; the check: {verdict.conclusion()}"
         if report is not None:
             report.outcome = outcome
+            report.windows = verdict.per_group if verdict is not None else []
     except BaseException as exc:
         if report is not None:
             what = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
@@ -73,6 +109,8 @@ def run(
             _finish(spark, report, recorder, streams, output, err)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+    if verdict is not None:
+        checks.conclude(verdict, sys.stdout)
     return report
 
 

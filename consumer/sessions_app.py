@@ -11,14 +11,17 @@ with `_truth_dedup.jsonl`.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from consumer import checks, runner
+from consumer import arguments, checks, runner
+from consumer.commands import Command
 from consumer.inputs import FolderInput, Input, SocketInput
 from consumer.output import OutputConfig, OutputMode
+from consumer.runner import RunOptions
+from consumer.socket_app import NO_AVAILABLE_NOW
 from generator.answers import (
     DEDUP_TRUTH,
     DEDUP_WATERMARK,
@@ -36,16 +39,7 @@ if TYPE_CHECKING:
 
 MODES: tuple[OutputMode, ...] = ("append",)
 TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
-
-
-def _prepare_check(config: SessionsConsumerConfig | DedupConsumerConfig, truth: Path | None,
-                   how: str) -> OutputConfig:  # fmt: skip
-    source, output = config.source, config.output
-    if isinstance(source, SocketInput) and output.available_now:
-        raise UsageError("--available-now does not work with the socket source: use --timeout")
-    if not config.check:
-        return output
-    return checks.prepare(output, source, checks.Needs(truth, how), config.timeout)
+CONSOLE = OutputConfig(truncate=False)
 
 
 def _keyed(config: SessionsConsumerConfig | DedupConsumerConfig, option: str,
@@ -65,9 +59,12 @@ def _keyed(config: SessionsConsumerConfig | DedupConsumerConfig, option: str,
     if isinstance(config.source, FolderInput):
         truth = Path(config.source.directory) / key_file
     object.__setattr__(config, "truth", truth)
-    output = _prepare_check(config, truth, how)
-    object.__setattr__(config, "output", output)
-    config.output.check(MODES)
+    if isinstance(config.source, SocketInput) and config.run.output.available_now:
+        raise UsageError(NO_AVAILABLE_NOW)
+    if config.check:
+        object.__setattr__(config, "run", config.run.checked(checks.Needs(truth, how),
+                                                              config.source))  # fmt: skip
+    config.run.output.check(MODES)
 
 
 def _event_time(source: Input) -> str:
@@ -85,10 +82,7 @@ class SessionsConsumerConfig:
     watermark: int = SESSION_WATERMARK
     by: str | None = None  # default: the data set's session_by
     check: bool = False
-    output: OutputConfig = OutputConfig(truncate=False)
-    timeout: float | None = None
-    quiet: bool = False
-    log_level: str = "WARN"
+    run: RunOptions = RunOptions(CONSOLE)
     truth: Path | None = field(init=False, default=None)  # derived: the answer key beside DIR
 
     def __post_init__(self) -> None:
@@ -98,7 +92,7 @@ class SessionsConsumerConfig:
 
     @property
     def table(self) -> str:
-        return self.output.query_name or "sessions"
+        return self.run.output.query_name or "sessions"
 
 
 def sessions(df: DataFrame, config: SessionsConsumerConfig) -> DataFrame:
@@ -122,17 +116,18 @@ def sessions(df: DataFrame, config: SessionsConsumerConfig) -> DataFrame:
 def run_sessions(spark: SparkSession, config: SessionsConsumerConfig,
                  err: TextIO | None = None) -> None:  # fmt: skip
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    gap = config.gap
     stream = runner.Stream(config.source, lambda df: sessions(df, config), config.table,
-                           late=Lateness("session", gap))  # fmt: skip
-    runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err, consumer="consumer sessions")  # fmt: skip
-    if config.check:
-        assert config.truth is not None
-        key = load_key(config.truth)
-        found = {(r.user, r.session_start, r.session_end, r.events)
-                 for r in spark.table(config.table).collect()}  # fmt: skip
-        checks.conclude(compare_sessions(found, key, config), sys.stdout)
+                           late=Lateness("session", config.gap))  # fmt: skip
+    check = None if not config.check else lambda spark: _check_sessions(spark, config)
+    runner.run(spark, [stream], config.run, MODES, consumer="consumer sessions", check=check,
+               err=err)  # fmt: skip
+
+
+def _check_sessions(spark: SparkSession, config: SessionsConsumerConfig) -> checks.Verdict:
+    assert config.truth is not None
+    found = {(r.user, r.session_start, r.session_end, r.events)
+             for r in spark.table(config.table).collect()}  # fmt: skip
+    return compare_sessions(found, load_key(config.truth), config)
 
 
 def compare_sessions(found: set[tuple[str, str, str, int]], key: list[dict[str, object]],
@@ -164,10 +159,7 @@ class DedupConsumerConfig:
     watermark: int = DEDUP_WATERMARK
     id: str | None = None  # default: the data set's key
     check: bool = False
-    output: OutputConfig = OutputConfig(truncate=False)
-    timeout: float | None = None
-    quiet: bool = False
-    log_level: str = "WARN"
+    run: RunOptions = RunOptions(CONSOLE)
     truth: Path | None = field(init=False, default=None)  # derived: the answer key beside DIR
 
     def __post_init__(self) -> None:
@@ -176,7 +168,7 @@ class DedupConsumerConfig:
 
     @property
     def table(self) -> str:
-        return self.output.query_name or "deduplicated"
+        return self.run.output.query_name or "deduplicated"
 
 
 def dedup(df: DataFrame, config: DedupConsumerConfig) -> DataFrame:
@@ -192,15 +184,18 @@ def run_dedup(spark: SparkSession, config: DedupConsumerConfig,
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     stream = runner.Stream(config.source, lambda df: dedup(df, config), config.table,
                            late=Lateness("event"))  # fmt: skip
-    runner.run(spark, [stream], config.output, MODES, config.timeout, config.quiet,
-               config.log_level, err, consumer="consumer dedup")  # fmt: skip
-    if config.check:
-        assert config.truth is not None and config.id is not None
-        from pyspark.sql import functions as F
+    check = None if not config.check else lambda spark: _check_dedup(spark, config)
+    runner.run(spark, [stream], config.run, MODES, consumer="consumer dedup", check=check,
+               err=err)  # fmt: skip
 
-        when = F.date_format(_event_time(config.source), TIME_FORMAT)  # UTC, as the key has it
-        rows = spark.table(config.table).select(config.id, when).collect()
-        checks.conclude(compare_dedup(rows, load_key(config.truth), config), sys.stdout)
+
+def _check_dedup(spark: SparkSession, config: DedupConsumerConfig) -> checks.Verdict:
+    from pyspark.sql import functions as F
+
+    assert config.truth is not None and config.id is not None
+    when = F.date_format(_event_time(config.source), TIME_FORMAT)  # UTC, as the key has it
+    rows = spark.table(config.table).select(config.id, when).collect()
+    return compare_dedup(rows, load_key(config.truth), config)
 
 
 def compare_dedup(rows: list[Row], key: list[dict[str, object]],
@@ -225,3 +220,72 @@ def compare_dedup(rows: list[Row], key: list[dict[str, object]],
     verdict.missing("not expected", [f"{i} at {t}" for i, t in sorted(got - want)])
     verdict.settings(summary, [("--watermark", config.watermark, "watermark_seconds")])
     return verdict
+
+
+def _keyed_arguments(p: argparse.ArgumentParser) -> None:
+    """A folder, a server (--socket) or the synthetic source, and --check."""
+    p.add_argument("directory", nargs="?", metavar="DIR", help="folder of event-time files")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with the answer key beside the files (needs --available-now)",
+    )
+    arguments.add_input(p, dataset="activity", kinds=("folder", "socket", "synthetic"))
+    arguments.add_running(p, CONSOLE)
+
+
+def _sessions_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gap", type=positive_int, default=SESSION_GAP, metavar="SECONDS",
+                   help=f"a session ends after this long without events (default: "
+                   f"{SESSION_GAP})")  # fmt: skip
+    p.add_argument("--watermark", type=non_negative_int, default=SESSION_WATERMARK,
+                   metavar="SECONDS", help=f"(default: {SESSION_WATERMARK})")  # fmt: skip
+    p.add_argument(
+        "--by",
+        metavar="COLUMN",
+        help="sessions per this column (default: the data set's user column)",
+    )
+    _keyed_arguments(p)
+
+
+def _sessions_config(args: argparse.Namespace) -> SessionsConsumerConfig:
+    return SessionsConsumerConfig(arguments.one_input(args), gap=args.gap,
+                                  watermark=args.watermark, by=args.by, check=args.check,
+                                  run=arguments.run_options(args))  # fmt: skip
+
+
+def _dedup_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--watermark", type=non_negative_int, default=DEDUP_WATERMARK,
+                   metavar="SECONDS", help=f"(default: {DEDUP_WATERMARK})")  # fmt: skip
+    p.add_argument("--id", metavar="COLUMN", help="the event id (default: the data set's key)")
+    _keyed_arguments(p)
+
+
+def _dedup_config(args: argparse.Namespace) -> DedupConsumerConfig:
+    return DedupConsumerConfig(arguments.one_input(args), watermark=args.watermark, id=args.id,
+                               check=args.check, run=arguments.run_options(args))  # fmt: skip
+
+
+SESSIONS = Command(
+    name="sessions",
+    help="session_window per user with a watermark; check against the answer key",
+    description="session_window(event_time, --gap) per user, withWatermark, append mode: each "
+    "session printed once, when the watermark passes its end. --check compares with the "
+    "generator's _truth_sessions.jsonl (run with --available-now).",
+    arguments=_sessions_arguments,
+    config=_sessions_config,
+    run=run_sessions,
+    app_name="Sessions per user",
+)
+
+DEDUP = Command(
+    name="dedup",
+    help="dropDuplicatesWithinWatermark on the event id; check against the answer key",
+    description="Rows re-sent by an at-least-once source (`generator files --duplicates F`) "
+    "dropped with withWatermark + dropDuplicatesWithinWatermark([id]). --check compares the "
+    "rows kept with the generator's _truth_dedup.jsonl (run with --available-now).",
+    arguments=_dedup_arguments,
+    config=_dedup_config,
+    run=run_dedup,
+    app_name="Duplicates dropped",
+)

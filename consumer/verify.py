@@ -8,6 +8,7 @@ not count. No Spark needed: pyarrow reads both sides.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import zlib
@@ -22,9 +23,11 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from consumer.commands import Command
 from generator.datasets import get_dataset
 from generator.errors import UsageError
 from generator.manifest import format_of, read_landed, read_manifests
+from generator.options import non_negative_int
 from generator.rows import fixed_clock, table
 from generator.spec import Dataset
 from generator.types import arrow_schema
@@ -191,3 +194,47 @@ def run(config: VerifyConfig, out: TextIO | None = None) -> int:
         print(f"damaged: {path} (size or CRC-32 differs from the manifest)", file=out)
     print("OK: every row exactly once" if v.ok else "MISMATCH", file=out)
     return 0 if v.ok else 1
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--manifest",
+        nargs="+",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="folder(s) the generator wrote (with --streams: DIR or its subdirK)",
+    )
+    p.add_argument("--seed", type=non_negative_int,
+                   help="instead of --manifest: the seed whose rows the sink holds")  # fmt: skip
+    p.add_argument("--rows", type=non_negative_int, metavar="N",
+                   help="with --seed: rows 0 .. N-1 of its sequence")  # fmt: skip
+    p.add_argument("--dataset", default="person", metavar="NAME",
+                   help="with --seed: the data set (default: person)")  # fmt: skip
+    p.add_argument("--sink", required=True, type=Path, metavar="DIR", help="the sink's --output")
+    p.add_argument("--format", choices=("parquet", "csv", "json"), default="parquet",
+                   help="(default: parquet)")  # fmt: skip
+
+
+def _config(args: argparse.Namespace) -> VerifyConfig:
+    for folder in [*args.manifest, args.sink]:
+        if not folder.is_dir():
+            raise UsageError(f"not a folder: {folder}")
+    drawn = None
+    if args.seed is not None or args.rows is not None:
+        if args.seed is None or args.rows is None:
+            raise UsageError("verify against a seed needs --seed N and --rows N")
+        drawn = Drawn(get_dataset(args.dataset), args.seed, args.rows)
+    return VerifyConfig(tuple(args.manifest), args.sink, args.format, drawn)
+
+
+COMMAND = Command(
+    name="verify",
+    help="check that a file sink holds every generated row exactly once (no Spark needed)",
+    description="Compare the rows the generator landed (its _manifest.jsonl, each file checked "
+    "against its size and CRC-32) with the rows a file sink committed (its _spark_metadata "
+    "log). Exit 0 only when every row is there exactly once.",
+    arguments=_arguments,
+    config=_config,
+    run=run,
+)

@@ -8,16 +8,18 @@ dropped as late, difference; exit 0 only when they agree.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from consumer import checks, runner
-from consumer.errors import ServerGone, StreamFailed
+from consumer import arguments, checks, runner
+from consumer.commands import Command
+from consumer.errors import StreamFailed
 from consumer.inputs import Input, SocketInput, SyntheticInput
 from consumer.output import OutputConfig, OutputMode
-from consumer.report import amend
+from consumer.runner import RunOptions
+from consumer.socket_app import NO_AVAILABLE_NOW
 from generator.answers import TRUTH, Lateness, WindowsKey, load_truth
 from generator.clock import TRUTH_WATERMARK, TRUTH_WINDOW
 from generator.errors import UsageError
@@ -30,19 +32,17 @@ if TYPE_CHECKING:
 TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
 SELF_TRUTH = Path("<drawn from the seed>")  # --check with --synthetic: no file to read
 MODES: tuple[OutputMode, ...] = ("append",)
+CONSOLE = OutputConfig(truncate=False)
 
 
 @dataclass(frozen=True)
 class WatermarkConsumerConfig:
     source: Input
-    output: OutputConfig = OutputConfig(truncate=False)
+    run: RunOptions = RunOptions(CONSOLE)
     window: int = TRUTH_WINDOW  # seconds
     watermark: int = TRUTH_WATERMARK  # seconds
     check: Path | None = None  # the truth file (or its folder)
     truth_watermark: int | None = None  # --synthetic: the drawn truth's (default: `watermark`)
-    timeout: float | None = None
-    quiet: bool = False
-    log_level: str = "WARN"
 
     def __post_init__(self) -> None:
         if self.source.dataset.event_time_column is None:
@@ -56,24 +56,25 @@ class WatermarkConsumerConfig:
         if self.check is not None and synthetic:
             src = self.source
             assert isinstance(src, SyntheticInput)
-            if not self.output.available_now or src.rows is None or src.max_records is None:
+            if not self.run.output.available_now or src.rows is None or src.max_records is None:
                 raise UsageError(
                     "--check on --synthetic needs --available-now, --rows N and "
                     "--max-records-per-batch N: then Spark's batches are known"
                 )
             object.__setattr__(self, "check", SELF_TRUTH)
+        elif self.check == SELF_TRUTH:
+            raise UsageError("--check needs a TRUTH file (or its folder), except with --synthetic")
         elif self.truth_watermark is not None:
             raise UsageError("--truth-watermark is for --synthetic --check (a drawn truth)")
-        if socket and self.output.available_now:
-            raise UsageError("--available-now does not work with the socket source: use --timeout")
+        if socket and self.run.output.available_now:
+            raise UsageError(NO_AVAILABLE_NOW)
         if self.check is not None:
             # a socket server writes its truth as it sends; a synthetic one is drawn
             key = None if socket or synthetic else truth_path(Path(self.check))
             needs = checks.Needs(key, "land an event-time data set with `generator files`",
                                  folder=False)  # fmt: skip
-            output = checks.prepare(self.output, self.source, needs, self.timeout)
-            object.__setattr__(self, "output", output)
-        self.output.check(MODES)
+            object.__setattr__(self, "run", self.run.checked(needs, self.source))
+        self.run.output.check(MODES)
 
     @property
     def event_time(self) -> str:
@@ -83,7 +84,7 @@ class WatermarkConsumerConfig:
 
     @property
     def table(self) -> str:
-        return self.output.query_name or "watermark_windows"
+        return self.run.output.query_name or "watermark_windows"
 
 
 def windows(df: DataFrame, config: WatermarkConsumerConfig) -> DataFrame:
@@ -108,33 +109,24 @@ def stream(spark: SparkSession, config: WatermarkConsumerConfig) -> DataFrame:
 def run(spark: SparkSession, config: WatermarkConsumerConfig, err: TextIO | None = None) -> None:
     # the generator writes event times in UTC: parse and print them so
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    size = config.window
     streams = [runner.Stream(config.source, lambda df: windows(df, config), config.table,
-                             late=Lateness("window", size))]  # fmt: skip
-    report = None
-    try:
-        report = runner.run(spark, streams, config.output, MODES, config.timeout, config.quiet,
-                            config.log_level, err, consumer="consumer watermark")  # fmt: skip
-    except ServerGone as exc:
-        if config.check is None:
-            raise
-        # a server that sent its --count rows and closed: what arrived is what there is to check
-        print(f"consumer: {exc}", file=err if err is not None else sys.stderr)
-    if config.check is not None:
-        if isinstance(config.source, SyntheticInput):
-            delay = config.watermark if config.truth_watermark is None else config.truth_watermark
-            truth = drawn_truth(config.source, config.window, delay)
-        elif truth_path(config.check).exists():
-            truth = load_truth(truth_path(config.check))
-        else:
-            raise StreamFailed(f"no ground truth at {config.check}: did the server get --truth?")
-        emitted = {r["window_start"]: r["count"] for r in spark.table(config.table).collect()}
-        if report is not None:  # expected against counted, per final window
-            report.windows = [(str(t["window_start"]), int(str(t.get("expected", t.get(
-                "expected_at_least")))), emitted.get(str(t["window_start"])))
-                for t in truth if t["final"]]  # fmt: skip
-            amend(report, config.output)
-        checks.conclude(compare(emitted, truth, config.window, config.watermark), sys.stdout)
+                             late=Lateness("window", config.window))]  # fmt: skip
+    check = None if config.check is None else lambda spark: _check(spark, config)
+    runner.run(spark, streams, config.run, MODES, consumer="consumer watermark", check=check,
+               err=err)  # fmt: skip
+
+
+def _check(spark: SparkSession, config: WatermarkConsumerConfig) -> checks.Verdict:
+    assert config.check is not None
+    if isinstance(config.source, SyntheticInput):
+        delay = config.watermark if config.truth_watermark is None else config.truth_watermark
+        truth = drawn_truth(config.source, config.window, delay)
+    elif truth_path(config.check).exists():
+        truth = load_truth(truth_path(config.check))
+    else:
+        raise StreamFailed(f"no ground truth at {config.check}: did the server get --truth?")
+    emitted = {r["window_start"]: r["count"] for r in spark.table(config.table).collect()}
+    return compare(emitted, truth, config.window, config.watermark)
 
 
 def drawn_truth(source: SyntheticInput, window: int, watermark: int) -> list[dict[str, object]]:
@@ -192,6 +184,9 @@ def compare(
     final = sum(1 for t in truth.values() if t["final"])
     summary = f"{len(emitted)} windows emitted, {final} final in the truth"
     verdict = checks.Verdict(table, good, "the windows", summary)
+    verdict.per_group = [(start_at, int(str(t.get("expected", t.get("expected_at_least")))),
+                          emitted.get(start_at)) for start_at, t in sorted(truth.items())
+                         if t["final"]]  # fmt: skip
     if any("late_at_most" in t for t in truth.values()):
         verdict.notes.append("(over a socket `late` is the most Spark can drop: a count between "
                              "expected and events agrees)")  # fmt: skip
@@ -209,3 +204,50 @@ def compare(
                     f"query with --{what} {truth_value}"
                 )
     return verdict
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("directory", nargs="?", metavar="DIR", help="folder of event-time files")
+    p.add_argument("--window", type=positive_int, default=TRUTH_WINDOW, metavar="SECONDS",
+                   help=f"window length (default: {TRUTH_WINDOW})")  # fmt: skip
+    p.add_argument(
+        "--watermark",
+        type=non_negative_int,
+        default=TRUTH_WATERMARK,
+        metavar="SECONDS",
+        help=f"watermark delay (default: {TRUTH_WATERMARK})",
+    )
+    p.add_argument("--check", type=Path, nargs="?", const=SELF_TRUTH, metavar="TRUTH",
+                   help="_truth.jsonl (or its folder) to compare the final windows with; with "
+                   "--synthetic, no TRUTH: the truth is drawn from the same seed")  # fmt: skip
+    arguments.add_input(p, dataset="sensor", kinds=("folder", "socket", "synthetic"),
+                        event_time=True)  # fmt: skip
+    p.add_argument("--truth-watermark", type=non_negative_int, metavar="SECONDS",
+                   help="with --synthetic --check: the watermark the drawn truth judges "
+                   "lateness by (default: the query's --watermark; another one shows a check "
+                   "that fails)")  # fmt: skip
+    arguments.add_running(p, CONSOLE)
+
+
+def _config(args: argparse.Namespace) -> WatermarkConsumerConfig:
+    return WatermarkConsumerConfig(
+        arguments.one_input(args),
+        arguments.run_options(args),
+        window=args.window,
+        watermark=args.watermark,
+        check=args.check,
+        truth_watermark=args.truth_watermark,
+    )
+
+
+COMMAND = Command(
+    name="watermark",
+    help="count events per event-time window with a watermark; check against the truth",
+    description="Events per window(event_time, --window) with withWatermark(event_time, "
+    "--watermark), append mode: each window printed once, when final; late rows dropped. "
+    "--check compares with the generator's _truth.jsonl (run with --available-now).",
+    arguments=_arguments,
+    config=_config,
+    run=run,
+    app_name="Event-time windows with a watermark",
+)

@@ -17,6 +17,7 @@ from consumer import files_app, multi_app
 from consumer.cli import main
 from consumer.inputs import FolderInput
 from consumer.output import OutputConfig
+from consumer.runner import RunOptions
 from generator import PERSON
 from generator.files import FilesConfig, run
 
@@ -33,8 +34,9 @@ def test_files_one_file_per_batch_in_process(spark: Any, tmp_path: Path) -> None
     rows = land(tmp_path / "in", files=4)
     config = files_app.FilesConsumerConfig(
         source=FolderInput(str(tmp_path / "in"), PERSON),
-        output=OutputConfig(sink="memory", available_now=True, query_name="files_inproc"),
-        quiet=True,
+        run=RunOptions(
+            OutputConfig(sink="memory", available_now=True, query_name="files_inproc"), quiet=True
+        ),
     )
     err = io.StringIO()
     files_app.run(spark, config, err=err)
@@ -68,8 +70,9 @@ def test_files_waits_for_the_folder(spark: Any, tmp_path: Path) -> None:
     err = io.StringIO()
     config = files_app.FilesConsumerConfig(
         source=FolderInput(str(folder), PERSON),
-        output=OutputConfig(sink="memory", available_now=True, query_name="files_wait"),
-        quiet=True,
+        run=RunOptions(
+            OutputConfig(sink="memory", available_now=True, query_name="files_wait"), quiet=True
+        ),
     )
     failures: list[BaseException] = []
 
@@ -123,11 +126,16 @@ def test_processing_time_trigger_spaces_batches(spark: Any, tmp_path: Path) -> N
     log = tmp_path / "progress.jsonl"
     config = files_app.FilesConsumerConfig(
         source=FolderInput(str(tmp_path / "in"), PERSON),
-        output=OutputConfig(
-            sink="memory", trigger_seconds=1.0, query_name="files_trigger", progress_log=str(log)
+        run=RunOptions(
+            OutputConfig(
+                sink="memory",
+                trigger_seconds=1.0,
+                query_name="files_trigger",
+                progress_log=str(log),
+            ),
+            timeout=6.0,
+            quiet=True,
         ),
-        timeout=6.0,
-        quiet=True,
     )
     err = io.StringIO()
     files_app.run(spark, config, err=err)
@@ -157,8 +165,7 @@ def test_multi_two_streams_stopped_by_the_timeout(spark: Any, tmp_path: Path) ->
             FolderInput(str(tmp_path / "data" / "subdir1"), PERSON),
             FolderInput(str(tmp_path / "data" / "subdir2"), PERSON),
         ),
-        output=OutputConfig(sink="memory", query_name="multi"),
-        timeout=8.0,
+        run=RunOptions(OutputConfig(sink="memory", query_name="multi"), timeout=8.0),
     )
     multi_app.run(spark, config, err=err)
     assert "8s timeout: stopping" in err.getvalue()
@@ -182,7 +189,7 @@ def test_clean_source_archives_what_spark_has_read_and_the_generator_numbers_on(
     out = tmp_path / "out"
     sink = OutputConfig(sink="parquet", available_now=True, checkpoint=str(tmp_path / "cp"),
                         path=str(out))  # fmt: skip
-    config = files_app.FilesConsumerConfig(source=source, output=sink, quiet=True)
+    config = files_app.FilesConsumerConfig(source=source, run=RunOptions(sink, quiet=True))
     files_app.run(spark, config, err=io.StringIO())
     assert spark.read.parquet(str(out)).count() == 40
     archived = sorted(p.name for p in archive.rglob("part-*.csv"))

@@ -15,6 +15,7 @@ from consumer import retail_app
 from consumer.cli import main
 from consumer.inputs import FolderInput
 from consumer.output import OutputConfig
+from consumer.runner import RunOptions
 from generator import RETAIL
 from generator.files import FilesConfig, run
 from tests.socket_helpers import config, free_port, running
@@ -71,9 +72,11 @@ def _rows(df: Any) -> set[tuple[object, ...]]:
 def _stream_equals_static(spark: Any, folder: Path, name: str, window: str = "1 day") -> int:
     cfg = retail_app.RetailConsumerConfig(
         source=FolderInput(str(folder), RETAIL),
-        output=OutputConfig(sink="memory", available_now=True, query_name=name, num_rows=3),
+        run=RunOptions(
+            OutputConfig(sink="memory", available_now=True, query_name=name, num_rows=3),
+            quiet=True,
+        ),
         window=window,
-        quiet=True,
     )
     retail_app.run(spark, cfg, err=io.StringIO())
     streamed = _rows(spark.table(name))

@@ -13,6 +13,7 @@ import pytest
 from consumer import retail_app
 from consumer.inputs import FolderInput
 from consumer.output import OutputConfig
+from consumer.runner import RunOptions
 from generator import RETAIL
 from generator.cli import main
 
@@ -78,12 +79,13 @@ def test_retail_stream_of_the_replay_equals_static_of_the_source(
     assert main(["replay", str(retail_sample), str(out), "--interval", "0", "--quiet"]) == 0
     stream_cfg = retail_app.RetailConsumerConfig(
         source=FolderInput(str(out), RETAIL),
-        output=OutputConfig(sink="memory", available_now=True, query_name="replayed"),
-        quiet=True,
+        run=RunOptions(
+            OutputConfig(sink="memory", available_now=True, query_name="replayed"), quiet=True
+        ),
     )
     retail_app.run(spark, stream_cfg, err=io.StringIO())
     static_cfg = retail_app.RetailConsumerConfig(
-        source=FolderInput(str(retail_sample), RETAIL), output=OutputConfig()
+        source=FolderInput(str(retail_sample), RETAIL), run=RunOptions(OutputConfig())
     )
 
     def rows(df: Any) -> set[tuple[object, ...]]:

@@ -16,6 +16,7 @@ from consumer import files_app
 from consumer.cli import main as consumer_main
 from consumer.inputs import FolderInput
 from consumer.output import OutputConfig
+from consumer.runner import RunOptions
 from generator.cli import main as generator_main
 from generator.clock import EventTime
 from generator.datasets import DATASETS, get_dataset
@@ -140,8 +141,10 @@ def test_spark_reads_a_spec_data_set_from_files(spark: Any, tmp_path: Path, fmt:
     assert len(list(tmp_path.glob(f"2010-12-0*.{fmt}"))) == 3
     cfg = files_app.FilesConsumerConfig(
         source=FolderInput(str(tmp_path), get_dataset(str(example)), format=fmt),
-        output=OutputConfig(sink="memory", available_now=True, query_name=f"orders_{fmt}"),
-        quiet=True,
+        run=RunOptions(
+            OutputConfig(sink="memory", available_now=True, query_name=f"orders_{fmt}"),
+            quiet=True,
+        ),
     )
     files_app.run(spark, cfg, err=io.StringIO())
     rows = spark.table(f"orders_{fmt}")

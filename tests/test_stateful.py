@@ -17,6 +17,7 @@ from consumer import join_app, sessions_app
 from consumer.cli import main as consumer_main
 from consumer.inputs import FolderInput
 from consumer.output import OutputConfig
+from consumer.runner import RunOptions
 from generator.answers import SessionsKey, load_key
 from generator.cli import main as generator_main
 from generator.datasets import DATASETS
@@ -38,8 +39,8 @@ def write_batches(folder: Path, batches: list[list[str]]) -> None:
         os.utime(path, (1_000_000 + b, 1_000_000 + b))
 
 
-def available_now(tmp_path: Path) -> OutputConfig:
-    return OutputConfig(available_now=True, checkpoint=str(tmp_path / "ck"))
+def available_now(tmp_path: Path) -> RunOptions:
+    return RunOptions(OutputConfig(available_now=True, checkpoint=str(tmp_path / "ck")), quiet=True)
 
 
 @pytest.mark.parametrize("how", ["inner", "leftOuter"])
@@ -50,8 +51,8 @@ def test_the_join_rules_on_spark(spark: Any, tmp_path: Path, how: str) -> None:
     write_batches(tmp_path / "clicks", [[f"{k},{iso(h(t))}," for k, t in right]
                                         for _, right in JOIN_EDGE])  # fmt: skip
     join_key(JOIN_EDGE).save(tmp_path)
-    config = join_app.JoinConsumerConfig(tmp_path, how=how, check=True, quiet=True,
-                                         output=available_now(tmp_path))  # fmt: skip
+    config = join_app.JoinConsumerConfig(tmp_path, how=how, check=True,
+                                         run=available_now(tmp_path))  # fmt: skip
     join_app.run_join(spark, config)  # raises StreamFailed unless they agree
     rows = spark.table(config.table).collect()
     assert len(rows) == (3 if how == "inner" else 6)
@@ -74,7 +75,7 @@ def test_the_session_rules_on_spark(spark: Any, tmp_path: Path) -> None:
     key.save(tmp_path / "in")
     source = FolderInput(str(tmp_path / "in"), DATASETS["activity"])
     config = sessions_app.SessionsConsumerConfig(
-        source, gap=60, watermark=10, check=True, quiet=True, output=available_now(tmp_path)
+        source, gap=60, watermark=10, check=True, run=available_now(tmp_path)
     )
     sessions_app.run_sessions(spark, config)
     assert spark.table(config.table).count() == 5
