@@ -38,8 +38,11 @@ from generator.types import arrow_schema, arrow_type
 BLOCK_ROWS = 1 << 16  # rows in a segment of a data set that is not named by day
 _DAY_BLOCK = 1024  # day sizes are drawn this many days at a time
 
-# Stream tags: what a random stream is for. With the seed and a key they name a stream.
-_POOLS, _PLAN, _COLUMN, _PICKS, _SIZES = 0, 1, 2, 3, 4
+# Stream tags: what a random stream is for. With the seed and a key they name a stream. Every
+# tag is here, those of linked.py and resend.py too: a tag used for two purposes would draw the
+# same numbers for both. A new tag takes the next number; an old one never changes (the bytes
+# of every seed would).
+POOLS, PLAN, COLUMN, PICKS, SIZES, FOLLOW, RESEND = 0, 1, 2, 3, 4, 5, 6
 _LEVELS: dict[Level, int] = {"row": 0, "group": 1}
 
 
@@ -168,7 +171,7 @@ class Engine:
     def _plan(self, s: int, rows: int) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
         """Which group each row of segment s belongs to, and the groups' flags."""
         ds = self.dataset
-        rng = np.random.default_rng([self.seed, _PLAN, s])
+        rng = np.random.default_rng([self.seed, PLAN, s])
         flags: dict[str, np.ndarray] = {}
         if ds.group_size is None:
             for flag in ds.flags:
@@ -204,7 +207,7 @@ class Engine:
         if isinstance(per_day, int):
             sizes = np.full(_DAY_BLOCK, per_day, dtype=np.int64)
         else:
-            rng = np.random.default_rng([self.seed, _SIZES, block])
+            rng = np.random.default_rng([self.seed, SIZES, block])
             sizes = np.maximum(per_day.numbers(_DAY_BLOCK, rng).astype(np.int64), 1)
         ends = self._day_starts[-1] + np.cumsum(sizes[first - block * _DAY_BLOCK :])
         self._day_starts.extend(int(e) for e in ends)
@@ -243,7 +246,7 @@ class Engine:
                                                                 level)  # fmt: skip
                 return picks[catalog, level]
 
-            rng = np.random.default_rng([self.seed, _COLUMN, key_of(column.name), layout.index])
+            rng = np.random.default_rng([self.seed, COLUMN, key_of(column.name), layout.index])
             d = Draw(sizes[level], rng, offsets[level], layout.day, self.clock,
                      self._state[column.name], pick)  # fmt: skip
             values = _cast(column.source.draw(d), arrow_type(column.type), column)
@@ -271,7 +274,7 @@ class Engine:
             self._faker.seed_instance(f"{self.seed}/{name}")  # per column: its own values
             return self._faker
 
-        rng = np.random.default_rng([self.seed, _POOLS, key_of(name)])
+        rng = np.random.default_rng([self.seed, POOLS, key_of(name)])
         peer = self._peer if self._peers is not None else None
         return Prepare(rng, faker, self._catalogs, where, peer)
 
@@ -302,7 +305,7 @@ class Engine:
             self._popularity[catalog.name] = None
 
     def _pick_entities(self, catalog: str, n: int, layout: Layout, level: Level) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, _PICKS, key_of(catalog), _LEVELS[level],
+        rng = np.random.default_rng([self.seed, PICKS, key_of(catalog), _LEVELS[level],
                                      layout.index])  # fmt: skip
         cdf = self._popularity[catalog]
         size = len(next(iter(self._catalogs[catalog].values())))

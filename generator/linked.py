@@ -20,12 +20,11 @@ import numpy as np
 import pyarrow as pa
 
 from generator.clock import Clock
-from generator.engine import BLOCK_ROWS, Engine, key_of, plain, seconds_of
+from generator.engine import BLOCK_ROWS, FOLLOW, Engine, key_of, plain, seconds_of
 from generator.sources import Reference, SimClock, with_dangling
 from generator.spec import Dataset
 from generator.types import arrow_schema
 
-_FOLLOW = 5  # stream tag (engine.py holds 0..4)
 _UNKNOWN_FROM = 1 << 40  # followed rows this far on are never landed: their keys are unknown ones
 
 
@@ -70,7 +69,7 @@ class Follower:
         ds, follows = self.dataset, self.dataset.follows
         assert follows is not None
         parent = self.followed.segment(s)
-        rng = np.random.default_rng([self.seed, _FOLLOW, key_of(ds.name), s])
+        rng = np.random.default_rng([self.seed, FOLLOW, key_of(ds.name), s])
         chosen = np.flatnonzero(rng.random(parent.num_rows) >= follows.never)
         n = len(chosen)
         delays = np.floor(np.asarray(self.delay.numbers(n, rng), dtype=np.float64))

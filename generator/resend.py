@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from generator.engine import BLOCK_ROWS, Engine
+from generator.engine import BLOCK_ROWS, RESEND, Engine
 
 MAX_LAG = 100  # rows: a copy comes a little later, at most this many rows after its original
-_RESEND = 6  # stream tag (engine.py holds 0..4, linked.py 5)
 
 
 class Resender:
@@ -22,7 +21,7 @@ class Resender:
 
     def _lags(self, block: int) -> np.ndarray:
         """Per row of the block: 0 (not re-sent) or how many rows later its copy comes."""
-        rng = np.random.default_rng([self.engine.seed, _RESEND, block])
+        rng = np.random.default_rng([self.engine.seed, RESEND, block])
         again = rng.random(BLOCK_ROWS) < self.fraction
         lags = rng.integers(1, MAX_LAG + 1, BLOCK_ROWS)
         out: np.ndarray = np.where(again, lags, 0)

@@ -303,7 +303,7 @@ def test_bad_input(capsys: pytest.CaptureFixture[str], args: list[str], message:
 def test_which_hosts_are_loopback() -> None:
     """The server warns when it listens beyond loopback; which hosts those are is decided here
     without listening on one (no test listens beyond 127.0.0.1)."""
-    from generator.socket_server import _is_loopback
+    from generator.socket_server.server import _is_loopback
 
     assert all(map(_is_loopback, ["127.0.0.1", "127.0.0.2", "::1", "localhost"]))
     assert not any(map(_is_loopback, ["0.0.0.0", "::", "192.168.1.5", "10.0.0.1"]))
