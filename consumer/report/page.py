@@ -1,0 +1,50 @@
+"""The report as one self-contained HTML page: the outcome, the settings, the charts and a table
+of the micro-batches."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from consumer.report.charts import charts
+from consumer.report.log import Report
+
+STYLE = """body{font-family:sans-serif;margin:2em;max-width:1000px;color:#222}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 8px;
+text-align:right}td:first-child,th:first-child{text-align:left}h1{font-size:22px}
+.chart{margin:1.5em 0}.outcome{font-weight:bold}"""
+
+
+def render(report: Report) -> str:
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in report.settings.items())  # fmt: skip
+    head = ("<tr><th>query</th><th>batch</th><th>input rows</th><th>input rows/s</th>"
+            "<th>processed rows/s</th><th>duration ms</th><th>watermark</th>"
+            "<th>rows in state</th></tr>")  # fmt: skip
+    batches = []
+    for p in report.progress[-500:]:
+        state = sum(o.get("numRowsTotal", 0) for o in p.get("stateOperators") or [])
+        batches.append(
+            f"<tr><td>{html.escape(str(p.get('name')))}</td><td>{p['batchId']}</td>"
+            f"<td>{p['numInputRows']}</td><td>{p.get('inputRowsPerSecond') or 0:.1f}</td>"
+            f"<td>{p.get('processedRowsPerSecond') or 0:.1f}</td>"
+            f"<td>{(p.get('durationMs') or {}).get('triggerExecution', '')}</td>"
+            f"<td>{html.escape(str((p.get('eventTime') or {}).get('watermark', '')))}</td>"
+            f"<td>{state}</td></tr>"
+        )
+    figures = "".join(f'<div class="chart">{svg}</div>' for svg in charts(report))
+    title = html.escape(report.settings.get("consumer", "consumer"))
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title} run report</title>"
+        f"<style>{STYLE}</style></head><body><h1>{title}: run report</h1>"
+        f"<p class='outcome'>Outcome: {html.escape(report.outcome)}</p>"
+        f"<h2>Settings</h2><table>{rows}</table><h2>Charts</h2>{figures}"
+        f"<h2>Micro-batches</h2><table>{head}{''.join(batches)}</table></body></html>\n"
+    )
+
+
+def write(report: Report, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render(report))
+    tmp.replace(path)
