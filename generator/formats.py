@@ -8,6 +8,7 @@ would quote every string), the lines are joined with pyarrow compute, quoting on
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -18,15 +19,22 @@ _NEEDS_QUOTES = r'[,"\r\n]'
 _WHOLE_NUMBER = r"^-?[0-9]+$"
 
 
+def _plain(values: pa.Array, cells: Callable[[pa.Array], pa.Array]) -> pa.Array | None:
+    """`cells` of a chunked or dictionary array (the pool's text made once, then expanded: far
+    cheaper than each row's); None for a plain array, which the caller turns to text itself."""
+    if isinstance(values, pa.ChunkedArray):
+        return cells(values.combine_chunks())
+    if isinstance(values, pa.DictionaryArray):
+        return pa.DictionaryArray.from_arrays(
+            values.indices, cells(values.dictionary)
+        ).dictionary_decode()
+    return None
+
+
 def csv_cells(values: pa.Array) -> pa.Array:
     """The CSV text of each value (null stays null: it is written as an empty field)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if isinstance(values, pa.DictionaryArray):
-        # quote the pool once, then expand: far cheaper than quoting every row
-        return pa.DictionaryArray.from_arrays(
-            values.indices, csv_cells(values.dictionary)
-        ).dictionary_decode()
+    if (done := _plain(values, csv_cells)) is not None:
+        return done
     t = values.type
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return _quote_where_needed(values)
@@ -131,12 +139,8 @@ def body(table: pa.Table, fmt: str) -> pa.Buffer:
 
 def json_cells(values: pa.Array) -> pa.Array:
     """The JSON text of each value; null stays null."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if isinstance(values, pa.DictionaryArray):
-        return pa.DictionaryArray.from_arrays(
-            values.indices, json_cells(values.dictionary)
-        ).dictionary_decode()
+    if (done := _plain(values, json_cells)) is not None:
+        return done
     t = values.type
     if pa.types.is_timestamp(t):
         # ISO 8601 with a T: the form Spark's JSON reader takes by default

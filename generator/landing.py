@@ -19,6 +19,15 @@ TEMP_SUFFIX = ".tmp"
 _MS = 1_000_000  # Spark compares modification times in milliseconds
 
 
+def write_all(fd: int, chunks: Iterable[bytes | memoryview]) -> None:
+    """Every byte of `chunks` to `fd` (os.write may write less than asked), then fsync."""
+    for chunk in chunks:
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view) :]
+    os.fsync(fd)
+
+
 def temp_name(name: str) -> str:
     return f".{name}{TEMP_SUFFIX}"
 
@@ -42,14 +51,11 @@ def land(
         # names are chosen after the newest landed file: this is another writer's file
         raise FileExistsError(f"refusing to overwrite {final}")
     temp = folder / temp_name(name)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
+        # opened inside the try: an interrupt that comes as the temp file is made removes it
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            write_all(fd, chunks)
         finally:
             os.close(fd)
         mtime = max(time.time_ns(), after_ns + _MS)

@@ -36,6 +36,16 @@ def visible(folder: Path) -> list[str]:
     return sorted(n for n in os.listdir(folder) if not n.startswith((".", "_")))
 
 
+def writing(folder: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Until `proc` is writing a file: a temp file it made (not one a killed run left behind,
+    which it removes first) is there."""
+    stale = {(e.name, e.inode()) for e in os.scandir(folder) if e.name.endswith(".tmp")}
+    deadline = time.monotonic() + timeout
+    while not {(e.name, e.inode()) for e in os.scandir(folder) if e.name.endswith(".tmp")} - stale:
+        assert proc.poll() is None and time.monotonic() < deadline, "it never wrote a file"
+        time.sleep(0.005)
+
+
 def manifest(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (folder / MANIFEST).read_text().splitlines()]
 
@@ -69,7 +79,8 @@ def test_sigkill_at_random_moments_never_shows_a_partial_file(tmp_path: Path) ->
                         "--seed", "3", "--quiet"),
                 cwd=REPO,
             )  # fmt: skip
-            time.sleep(rng.uniform(0.4, 1.6))  # past start-up, at a random point of a file
+            writing(tmp_path, proc)  # past start-up, however loaded the machine is
+            time.sleep(rng.uniform(0.0, 1.2))  # then at a random point of a file (or two)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1

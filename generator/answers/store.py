@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from generator.landing import land
+from generator.landing import land, write_all
 
 Line = dict[str, Any]
 OPEN = "open_records"  # the summary's list of records that may still change
@@ -41,10 +41,7 @@ class KeyFile:
         # O_NOFOLLOW: a link planted in place of the key is refused, not written through
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            write_all(fd, [data])
         finally:
             os.close(fd)
 
