@@ -15,10 +15,10 @@ from typing import Any
 @dataclass(frozen=True)
 class Command:
     name: str
-    help: str  # one line, in `consumer --help`
-    description: str  # in `consumer NAME --help`
+    app_name: str | None  # the Spark application's default name; None: runs without Spark
     arguments: Callable[[argparse.ArgumentParser], None]
     config: Callable[[argparse.Namespace], Any]  # the arguments as the consumer's config
-    # with Spark: run(spark, config); without (app_name None): run(config) -> exit code
+    # with Spark: run(spark, config); without: run(config) -> exit code
     run: Callable[..., Any]
-    app_name: str | None = None  # the Spark application's default name
+    help: str  # one line, in `consumer --help`
+    description: str  # in `consumer NAME --help`

@@ -70,11 +70,11 @@ def _config(args: argparse.Namespace) -> FilesConsumerConfig:
 
 COMMAND = Command(
     name="files",
-    help="read CSV files landing in a folder (Spark in Action, ch. 10)",
-    description="The seed's first program: CSV files with the data set's schema, max files per "
-    "trigger, a `result` column fname-age, to the console.",
+    app_name="Read lines from a file stream",
     arguments=_arguments,
     config=_config,
     run=run,
-    app_name="Read lines from a file stream",
+    help="read CSV files landing in a folder (Spark in Action, ch. 10)",
+    description="The seed's first program: CSV files with the data set's schema, max files per "
+    "trigger, a `result` column fname-age, to the console.",
 )

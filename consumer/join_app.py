@@ -17,7 +17,7 @@ import datetime as dt
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TextIO
+from typing import TYPE_CHECKING, ClassVar, Literal, TextIO
 
 from consumer import arguments, checks, runner
 from consumer.commands import Command
@@ -48,54 +48,62 @@ TIME = "%Y-%m-%d %H:%M:%S"
 CONSOLE = OutputConfig(truncate=False)
 
 
-def _inputs(directory: Path, bundle: str, fmt: str, max_files: int) -> list[FolderInput]:
-    return [FolderInput(str(directory / m.name), m, fmt, max_files)
-            for m in BUNDLES[bundle].members]  # fmt: skip
-
-
-def _check_how(how: str) -> None:
-    held("--how", one_of(*HOWS), how)
-
-
-def _checked(config: JoinConsumerConfig | EnrichConsumerConfig, source: FolderInput) -> None:
-    if config.check:
-        needs = checks.Needs(config.truth, "land the bundle with `generator files`")
-        object.__setattr__(config, "run", config.run.checked(needs, source))
-    config.run.output.check(MODES)
-
-
 @dataclass(frozen=True)
-class JoinConsumerConfig:
-    directory: Path  # holds impressions/ and clicks/
+class BundleConfig:
+    """What both joins of a landed bundle take: its folder, the join, the check, how its files
+    are read, and the run. A subclass names the bundle, its answer key, the member that streams
+    (the one a check counts files of) and its default table."""
+
+    BUNDLE: ClassVar[str]
+    KEY: ClassVar[str]
+    STREAM: ClassVar[int]
+    TABLE: ClassVar[str]
+
+    directory: Path  # holds the bundle's members, one folder each
     how: How = "inner"
-    impression_watermark: int = JOIN_LEFT_WATERMARK  # seconds
-    click_watermark: int = JOIN_RIGHT_WATERMARK
-    within: int = JOIN_WITHIN  # a click at most this long after its impression
     check: bool = False
     format: str = "csv"
     max_files_per_trigger: int = 1
     run: RunOptions = RunOptions(CONSOLE)
 
     def __post_init__(self) -> None:
-        _check_how(self.how)
+        held("--how", one_of(*HOWS), self.how)
+        object.__setattr__(self, "directory", Path(self.directory))
+        if self.check:
+            needs = checks.Needs(self.truth, "land the bundle with `generator files`")
+            object.__setattr__(self, "run", self.run.checked(needs, self.inputs[self.STREAM]))
+        self.run.output.check(MODES)
+
+    @property
+    def truth(self) -> Path:
+        return self.directory / self.KEY
+
+    @property
+    def inputs(self) -> list[FolderInput]:
+        """The bundle's members as folders, in the bundle's order."""
+        return [FolderInput(str(self.directory / m.name), m, self.format,
+                            self.max_files_per_trigger)
+                for m in BUNDLES[self.BUNDLE].members]  # fmt: skip
+
+    @property
+    def table(self) -> str:
+        return self.run.output.query_name or self.TABLE
+
+
+@dataclass(frozen=True)
+class JoinConsumerConfig(BundleConfig):
+    BUNDLE, KEY, STREAM, TABLE = "ads", JOIN_TRUTH, 0, "ad_clicks"
+
+    impression_watermark: int = JOIN_LEFT_WATERMARK  # seconds
+    click_watermark: int = JOIN_RIGHT_WATERMARK
+    within: int = JOIN_WITHIN  # a click at most this long after its impression
+
+    def __post_init__(self) -> None:
         for option, value in (("--impression-watermark", self.impression_watermark),
                               ("--click-watermark", self.click_watermark),
                               ("--within", self.within)):  # fmt: skip
             held(option, non_negative_int, value)
-        object.__setattr__(self, "directory", Path(self.directory))
-        _checked(self, self.inputs[0])
-
-    @property
-    def truth(self) -> Path:
-        return self.directory / JOIN_TRUTH
-
-    @property
-    def inputs(self) -> list[FolderInput]:
-        return _inputs(self.directory, "ads", self.format, self.max_files_per_trigger)
-
-    @property
-    def table(self) -> str:
-        return self.run.output.query_name or "ad_clicks"
+        super().__post_init__()
 
 
 def join(impressions: DataFrame, clicks: DataFrame, config: JoinConsumerConfig) -> DataFrame:
@@ -171,26 +179,10 @@ def compare_join(rows: list[Row], key: list[dict[str, object]],
 
 
 @dataclass(frozen=True)
-class EnrichConsumerConfig:
-    directory: Path  # holds customers/ (static) and orders/ (stream)
-    how: How = "inner"
-    check: bool = False
-    format: str = "csv"
-    max_files_per_trigger: int = 1
-    run: RunOptions = RunOptions(CONSOLE)
+class EnrichConsumerConfig(BundleConfig):
+    """customers/ (static) and orders/ (stream)."""
 
-    def __post_init__(self) -> None:
-        _check_how(self.how)
-        object.__setattr__(self, "directory", Path(self.directory))
-        _checked(self, _inputs(self.directory, "shop", self.format, self.max_files_per_trigger)[1])
-
-    @property
-    def truth(self) -> Path:
-        return self.directory / ENRICH_TRUTH
-
-    @property
-    def table(self) -> str:
-        return self.run.output.query_name or "enriched_orders"
+    BUNDLE, KEY, STREAM, TABLE = "shop", ENRICH_TRUTH, 1, "enriched_orders"
 
 
 def enrich(orders: DataFrame, customers: DataFrame, how: str) -> DataFrame:
@@ -204,8 +196,7 @@ def enrich(orders: DataFrame, customers: DataFrame, how: str) -> DataFrame:
 def run_enrich(spark: SparkSession, config: EnrichConsumerConfig,
                err: TextIO | None = None) -> None:  # fmt: skip
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    customers, orders = _inputs(config.directory, "shop", config.format,
-                                config.max_files_per_trigger)  # fmt: skip
+    customers, orders = config.inputs
     wait_for_folder(customers.directory, err or sys.stderr)
     static = read_csv_static(spark, customers.directory, customers.dataset, config.format)
     stream = runner.Stream(orders, lambda o: enrich(o, static, config.how), config.table)
@@ -290,24 +281,24 @@ def _enrich_config(args: argparse.Namespace) -> EnrichConsumerConfig:
 
 JOIN = Command(
     name="join",
+    app_name="Impressions joined with clicks",
+    arguments=_join_arguments,
+    config=_join_config,
+    run=run_join,
     help="the guide's stream-stream join of impressions and clicks; check the pairs",
     description="DIR/impressions joined with DIR/clicks (`generator files DIR --dataset ads`): "
     "impression watermark 2 hours, click watermark 3 hours, a click at most 1 hour after its "
     "impression. --check compares the pairs (and null rows) with DIR/_truth_join.jsonl.",
-    arguments=_join_arguments,
-    config=_join_config,
-    run=run_join,
-    app_name="Impressions joined with clicks",
 )
 
 ENRICH = Command(
     name="enrich",
+    app_name="Orders with their customers",
+    arguments=lambda p: _bundle_arguments(p, "shop"),
+    config=_enrich_config,
+    run=run_enrich,
     help="orders joined to the static customers table (stream-static)",
     description="DIR/orders (a stream) joined to DIR/customers (read once, a static table), as "
     "`generator files DIR --dataset shop` lands them; inner or left outer; orders naming an "
     "unknown customer counted. --check compares with DIR/_truth_enrich.jsonl.",
-    arguments=lambda p: _bundle_arguments(p, "shop"),
-    config=_enrich_config,
-    run=run_enrich,
-    app_name="Orders with their customers",
 )

@@ -72,11 +72,11 @@ def _config(args: argparse.Namespace) -> MultiConsumerConfig:
 
 COMMAND = Command(
     name="multi",
-    help="two file streams in one session (upper- and lower-cased fname)",
-    description="The seed's two file streams: fname upper-cased in DIR1, lower-cased in DIR2, "
-    "both stopped after --timeout seconds.",
+    app_name="Two Streams",
     arguments=_arguments,
     config=_config,
     run=run,
-    app_name="Two Streams",
+    help="two file streams in one session (upper- and lower-cased fname)",
+    description="The seed's two file streams: fname upper-cased in DIR1, lower-cased in DIR2, "
+    "both stopped after --timeout seconds.",
 )

@@ -114,11 +114,11 @@ def _config(args: argparse.Namespace) -> RetailConsumerConfig:
 
 COMMAND = Command(
     name="retail",
-    help="total cost per customer per day (The Definitive Guide, ch. 3)",
-    description="Total cost per customer per window(InvoiceDate). Streaming by default "
-    "(complete mode, one file per trigger); --static for the batch version.",
+    app_name="Retail purchases by customer",
     arguments=_arguments,
     config=_config,
     run=run,
-    app_name="Retail purchases by customer",
+    help="total cost per customer per day (The Definitive Guide, ch. 3)",
+    description="Total cost per customer per window(InvoiceDate). Streaming by default "
+    "(complete mode, one file per trigger); --static for the batch version.",
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, ClassVar, TextIO
 
 from consumer import arguments, checks, runner
 from consumer.commands import Command
@@ -22,15 +22,7 @@ from consumer.inputs import FolderInput, Input, SocketInput
 from consumer.output import OutputConfig, OutputMode
 from consumer.runner import RunOptions
 from consumer.socket_app import NO_AVAILABLE_NOW
-from generator.answers import (
-    DEDUP_TRUTH,
-    DEDUP_WATERMARK,
-    SESSION_GAP,
-    SESSION_WATERMARK,
-    SESSIONS_TRUTH,
-    Lateness,
-    load_key,
-)
+from generator import answers
 from generator.errors import UsageError
 from generator.options import held, non_negative_int, positive_int
 
@@ -42,29 +34,47 @@ TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
 CONSOLE = OutputConfig(truncate=False)
 
 
-def _keyed(config: SessionsConsumerConfig | DedupConsumerConfig, option: str,
-           default: str | None, what: str, key_file: str, how: str) -> None:  # fmt: skip
-    """The rules both configs share: an event-time data set, a watermark, a column the state is
-    per (`option`, default: the data set's), and where the answer key is."""
-    _event_time(config.source)
-    held("--watermark", non_negative_int, config.watermark)
-    dataset = config.source.dataset
-    column = getattr(config, option) or default
-    if column is None or column not in dataset.column_names:
-        missing = column or ("session_by" if option == "by" else "key")
-        raise UsageError(f"--{option} names {what}; {dataset.name} has no {missing} column (try "
-                         "activity)")  # fmt: skip
-    object.__setattr__(config, option, column)
-    truth = None
-    if isinstance(config.source, FolderInput):
-        truth = Path(config.source.directory) / key_file
-    object.__setattr__(config, "truth", truth)
-    if isinstance(config.source, SocketInput) and config.run.output.available_now:
-        raise UsageError(NO_AVAILABLE_NOW)
-    if config.check:
-        object.__setattr__(config, "run", config.run.checked(checks.Needs(truth, how),
-                                                              config.source))  # fmt: skip
-    config.run.output.check(MODES)
+@dataclass(frozen=True)
+class KeyedConfig:
+    """What sessions and dedup share: an event-time stream, a watermark, state per a column
+    (`COLUMN`: `by` or `id`, default: the data set's), the answer key beside a folder, and the
+    run. A subclass names its column, its key file and its default table."""
+
+    COLUMN: ClassVar[str]  # the config's field, and the option --COLUMN
+    DEFAULT: ClassVar[str]  # the data set's attribute that names the column by default
+    WHAT: ClassVar[str]  # what the column is, for the one line that refuses it
+    KEY: ClassVar[str]  # the answer key's file name
+    HOW: ClassVar[str]  # how to make the key, said when it is missing
+    TABLE: ClassVar[str]
+
+    source: Input
+    watermark: int = 0  # seconds
+    check: bool = False
+    run: RunOptions = RunOptions(CONSOLE)
+    truth: Path | None = field(init=False, default=None)  # derived: the answer key beside DIR
+
+    def __post_init__(self) -> None:
+        _event_time(self.source)
+        held("--watermark", non_negative_int, self.watermark)
+        dataset = self.source.dataset
+        column = getattr(self, self.COLUMN) or getattr(dataset, self.DEFAULT)
+        if column is None or column not in dataset.column_names:
+            missing = column or self.DEFAULT
+            raise UsageError(f"--{self.COLUMN} names {self.WHAT}; {dataset.name} has no "
+                             f"{missing} column (try activity)")  # fmt: skip
+        object.__setattr__(self, self.COLUMN, column)
+        if isinstance(self.source, FolderInput):
+            object.__setattr__(self, "truth", Path(self.source.directory) / self.KEY)
+        if isinstance(self.source, SocketInput) and self.run.output.available_now:
+            raise UsageError(NO_AVAILABLE_NOW)
+        if self.check:
+            needs = checks.Needs(self.truth, self.HOW)
+            object.__setattr__(self, "run", self.run.checked(needs, self.source))
+        self.run.output.check(MODES)
+
+    @property
+    def table(self) -> str:
+        return self.run.output.query_name or self.TABLE
 
 
 def _event_time(source: Input) -> str:
@@ -76,23 +86,17 @@ def _event_time(source: Input) -> str:
 
 
 @dataclass(frozen=True)
-class SessionsConsumerConfig:
-    source: Input
-    gap: int = SESSION_GAP  # seconds
-    watermark: int = SESSION_WATERMARK
+class SessionsConsumerConfig(KeyedConfig):
+    COLUMN, DEFAULT, WHAT = "by", "session_by", "the column sessions are per"
+    KEY, HOW, TABLE = answers.SESSIONS_TRUTH, "land activity with `generator files`", "sessions"
+
+    watermark: int = answers.SESSION_WATERMARK
+    gap: int = answers.SESSION_GAP  # seconds
     by: str | None = None  # default: the data set's session_by
-    check: bool = False
-    run: RunOptions = RunOptions(CONSOLE)
-    truth: Path | None = field(init=False, default=None)  # derived: the answer key beside DIR
 
     def __post_init__(self) -> None:
         held("--gap", positive_int, self.gap)
-        _keyed(self, "by", self.source.dataset.session_by, "the column sessions are per",
-               SESSIONS_TRUTH, "land activity with `generator files`")  # fmt: skip
-
-    @property
-    def table(self) -> str:
-        return self.run.output.query_name or "sessions"
+        super().__post_init__()
 
 
 def sessions(df: DataFrame, config: SessionsConsumerConfig) -> DataFrame:
@@ -117,7 +121,7 @@ def run_sessions(spark: SparkSession, config: SessionsConsumerConfig,
                  err: TextIO | None = None) -> None:  # fmt: skip
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     stream = runner.Stream(config.source, lambda df: sessions(df, config), config.table,
-                           late=Lateness("session", config.gap))  # fmt: skip
+                           late=answers.Lateness("session", config.gap))  # fmt: skip
     check = None if not config.check else lambda spark: _check_sessions(spark, config)
     runner.run(spark, [stream], config.run, MODES, consumer="consumer sessions", check=check,
                err=err)  # fmt: skip
@@ -127,7 +131,7 @@ def _check_sessions(spark: SparkSession, config: SessionsConsumerConfig) -> chec
     assert config.truth is not None
     found = {(r.user, r.session_start, r.session_end, r.events)
              for r in spark.table(config.table).collect()}  # fmt: skip
-    return compare_sessions(found, load_key(config.truth), config)
+    return compare_sessions(found, answers.load_key(config.truth), config)
 
 
 def compare_sessions(found: set[tuple[str, str, str, int]], key: list[dict[str, object]],
@@ -154,21 +158,12 @@ def compare_sessions(found: set[tuple[str, str, str, int]], key: list[dict[str, 
 
 
 @dataclass(frozen=True)
-class DedupConsumerConfig:
-    source: Input
-    watermark: int = DEDUP_WATERMARK
+class DedupConsumerConfig(KeyedConfig):
+    COLUMN, DEFAULT, WHAT = "id", "key", "the event id column"
+    KEY, HOW, TABLE = answers.DEDUP_TRUTH, "land the files with --duplicates F", "deduplicated"
+
+    watermark: int = answers.DEDUP_WATERMARK
     id: str | None = None  # default: the data set's key
-    check: bool = False
-    run: RunOptions = RunOptions(CONSOLE)
-    truth: Path | None = field(init=False, default=None)  # derived: the answer key beside DIR
-
-    def __post_init__(self) -> None:
-        _keyed(self, "id", self.source.dataset.key, "the event id column", DEDUP_TRUTH,
-               "land the files with --duplicates F")  # fmt: skip
-
-    @property
-    def table(self) -> str:
-        return self.run.output.query_name or "deduplicated"
 
 
 def dedup(df: DataFrame, config: DedupConsumerConfig) -> DataFrame:
@@ -183,7 +178,7 @@ def run_dedup(spark: SparkSession, config: DedupConsumerConfig,
               err: TextIO | None = None) -> None:  # fmt: skip
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     stream = runner.Stream(config.source, lambda df: dedup(df, config), config.table,
-                           late=Lateness("event"))  # fmt: skip
+                           late=answers.Lateness("event"))  # fmt: skip
     check = None if not config.check else lambda spark: _check_dedup(spark, config)
     runner.run(spark, [stream], config.run, MODES, consumer="consumer dedup", check=check,
                err=err)  # fmt: skip
@@ -195,7 +190,7 @@ def _check_dedup(spark: SparkSession, config: DedupConsumerConfig) -> checks.Ver
     assert config.truth is not None and config.id is not None
     when = F.date_format(_event_time(config.source), TIME_FORMAT)  # UTC, as the key has it
     rows = spark.table(config.table).select(config.id, when).collect()
-    return compare_dedup(rows, load_key(config.truth), config)
+    return compare_dedup(rows, answers.load_key(config.truth), config)
 
 
 def compare_dedup(rows: list[Row], key: list[dict[str, object]],
@@ -235,11 +230,11 @@ def _keyed_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _sessions_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gap", type=positive_int, default=SESSION_GAP, metavar="SECONDS",
+    p.add_argument("--gap", type=positive_int, default=answers.SESSION_GAP, metavar="SECONDS",
                    help=f"a session ends after this long without events (default: "
-                   f"{SESSION_GAP})")  # fmt: skip
-    p.add_argument("--watermark", type=non_negative_int, default=SESSION_WATERMARK,
-                   metavar="SECONDS", help=f"(default: {SESSION_WATERMARK})")  # fmt: skip
+                   f"{answers.SESSION_GAP})")  # fmt: skip
+    p.add_argument("--watermark", type=non_negative_int, default=answers.SESSION_WATERMARK,
+                   metavar="SECONDS", help=f"(default: {answers.SESSION_WATERMARK})")  # fmt: skip
     p.add_argument(
         "--by",
         metavar="COLUMN",
@@ -255,8 +250,8 @@ def _sessions_config(args: argparse.Namespace) -> SessionsConsumerConfig:
 
 
 def _dedup_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--watermark", type=non_negative_int, default=DEDUP_WATERMARK,
-                   metavar="SECONDS", help=f"(default: {DEDUP_WATERMARK})")  # fmt: skip
+    p.add_argument("--watermark", type=non_negative_int, default=answers.DEDUP_WATERMARK,
+                   metavar="SECONDS", help=f"(default: {answers.DEDUP_WATERMARK})")  # fmt: skip
     p.add_argument("--id", metavar="COLUMN", help="the event id (default: the data set's key)")
     _keyed_arguments(p)
 
@@ -268,24 +263,24 @@ def _dedup_config(args: argparse.Namespace) -> DedupConsumerConfig:
 
 SESSIONS = Command(
     name="sessions",
+    app_name="Sessions per user",
+    arguments=_sessions_arguments,
+    config=_sessions_config,
+    run=run_sessions,
     help="session_window per user with a watermark; check against the answer key",
     description="session_window(event_time, --gap) per user, withWatermark, append mode: each "
     "session printed once, when the watermark passes its end. --check compares with the "
     "generator's _truth_sessions.jsonl (run with --available-now).",
-    arguments=_sessions_arguments,
-    config=_sessions_config,
-    run=run_sessions,
-    app_name="Sessions per user",
 )
 
 DEDUP = Command(
     name="dedup",
+    app_name="Duplicates dropped",
+    arguments=_dedup_arguments,
+    config=_dedup_config,
+    run=run_dedup,
     help="dropDuplicatesWithinWatermark on the event id; check against the answer key",
     description="Rows re-sent by an at-least-once source (`generator files --duplicates F`) "
     "dropped with withWatermark + dropDuplicatesWithinWatermark([id]). --check compares the "
     "rows kept with the generator's _truth_dedup.jsonl (run with --available-now).",
-    arguments=_dedup_arguments,
-    config=_dedup_config,
-    run=run_dedup,
-    app_name="Duplicates dropped",
 )

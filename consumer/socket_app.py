@@ -63,12 +63,12 @@ def _config(args: argparse.Namespace) -> SocketConsumerConfig:
 
 COMMAND = Command(
     name="socket",
+    app_name="Read lines over a network stream",
+    arguments=_arguments,
+    config=_config,
+    run=run,
     help="read lines from a TCP server (the seed's `nc -lk 9999` stream)",
     description="The seed's network stream: each line's `value` split into the data set's "
     "columns. Waits for the server rather than failing on 'Connection refused'; exits 1 when "
     "the server goes away.",
-    arguments=_arguments,
-    config=_config,
-    run=run,
-    app_name="Read lines over a network stream",
 )

@@ -230,11 +230,12 @@ def _config(args: argparse.Namespace) -> VerifyConfig:
 
 COMMAND = Command(
     name="verify",
+    app_name=None,
+    arguments=_arguments,
+    config=_config,
+    run=run,
     help="check that a file sink holds every generated row exactly once (no Spark needed)",
     description="Compare the rows the generator landed (its _manifest.jsonl, each file checked "
     "against its size and CRC-32) with the rows a file sink committed (its _spark_metadata "
     "log). Exit 0 only when every row is there exactly once.",
-    arguments=_arguments,
-    config=_config,
-    run=run,
 )

@@ -21,6 +21,19 @@ from consumer.errors import StreamFailed
 T = TypeVar("T")
 
 
+def _retrying(until: type[Exception], first: float, longest: float, timeout: float | None,
+              say: Callable[[RetryCallState], None]) -> _Retrying:  # fmt: skip
+    """Try again while `until` is raised, waiting `first` s, doubling up to `longest` s, for
+    `timeout` s at most (None: for ever); `say` before each wait."""
+    return _Retrying(
+        retry=retry_if_exception_type(until),
+        wait=wait_exponential(multiplier=first, max=longest),
+        stop=stop_never if timeout is None else stop_after_delay(timeout),
+        before_sleep=say,
+        reraise=True,
+    )
+
+
 def _is_local(path: str) -> bool:
     return "://" not in path or path.startswith("file://")
 
@@ -45,15 +58,8 @@ def wait_for_folder(folder: str, err: TextIO | None = None, timeout: float | Non
                 flush=True,
             )
 
-    retrying = _Retrying(
-        retry=retry_if_exception_type(FileNotFoundError),
-        wait=wait_exponential(multiplier=0.2, max=2.0),
-        stop=stop_never if timeout is None else stop_after_delay(timeout),
-        before_sleep=say,
-        reraise=True,
-    )
     try:
-        retrying(check)
+        _retrying(FileNotFoundError, 0.2, 2.0, timeout, say)(check)
     except FileNotFoundError:
         raise StreamFailed(f"folder {folder} did not appear within {timeout:g}s") from None
 
@@ -87,15 +93,8 @@ def retry_until_listening(
             flush=True,
         )
 
-    retrying = _Retrying(
-        retry=retry_if_exception_type(NotListening),
-        wait=wait_exponential(multiplier=0.25, max=5.0),
-        stop=stop_after_delay(connect_timeout),
-        before_sleep=say,
-        reraise=True,
-    )
     try:
-        return retrying(attempt)
+        return _retrying(NotListening, 0.25, 5.0, connect_timeout, say)(attempt)
     except NotListening:
         raise StreamFailed(
             f"no server on {host}:{port} after {connect_timeout:g}s: "

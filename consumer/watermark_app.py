@@ -242,12 +242,12 @@ def _config(args: argparse.Namespace) -> WatermarkConsumerConfig:
 
 COMMAND = Command(
     name="watermark",
+    app_name="Event-time windows with a watermark",
+    arguments=_arguments,
+    config=_config,
+    run=run,
     help="count events per event-time window with a watermark; check against the truth",
     description="Events per window(event_time, --window) with withWatermark(event_time, "
     "--watermark), append mode: each window printed once, when final; late rows dropped. "
     "--check compares with the generator's _truth.jsonl (run with --available-now).",
-    arguments=_arguments,
-    config=_config,
-    run=run,
-    app_name="Event-time windows with a watermark",
 )
