@@ -41,3 +41,10 @@ def retail_sample() -> Path:
     if not RETAIL_SAMPLE.is_dir():
         pytest.fail(f"the real retail sample is missing: {RETAIL_SAMPLE}")
     return RETAIL_SAMPLE
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: with two workers, the long ones run side by side from the start
+    instead of one of them running alone at the end (the order is stable otherwise)."""
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None,
+                                 item.get_closest_marker("spark") is None))  # fmt: skip

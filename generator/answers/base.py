@@ -7,6 +7,8 @@ import datetime as dt
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+
 from generator.answers.store import OPEN, KeyFile, Line
 
 
@@ -14,6 +16,15 @@ def iso(seconds: int) -> str:
     """Epoch seconds as the keys and Spark's `date_format(..., "yyyy-MM-dd HH:mm:ss")` write
     them (UTC)."""
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def isos(seconds: np.ndarray) -> list[str]:
+    """`iso` of a column of epoch seconds, at once."""
+    if not len(seconds):
+        return []
+    text = np.datetime_as_string(np.asarray(seconds, dtype="datetime64[s]"), unit="s")
+    out: list[str] = np.char.replace(text, "T", " ").tolist()
+    return out
 
 
 class AnswerKey:

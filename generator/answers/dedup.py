@@ -8,9 +8,13 @@ the watermark has not passed.
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
-from generator.answers.base import AnswerKey, iso
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from generator.answers.base import AnswerKey, isos
 from generator.answers.store import Line
 from generator.answers.watermark import Lateness, Watermark
 
@@ -27,30 +31,46 @@ class DedupKey(AnswerKey):
         self.batches = 0
         self.wm = Watermark((watermark,))
         self.rule = Lateness("event")
-        self.seen: dict[str, int] = {}  # id -> event time, while the watermark has not passed it
+        # Spark's state: the ids (and event times) the watermark has not passed
+        self.seen_ids: pa.Array = pa.array([], pa.string())
+        self.seen_times: np.ndarray = np.empty(0, dtype=np.int64)
         self.kept = 0
         self.late = 0
         self.duplicates = 0
         self.rows = 0
 
-    def add_batch(self, ids: list[str], times: np.ndarray) -> None:
+    def add_batch(self, ids: Sequence[str] | pa.Array, times: np.ndarray) -> None:
+        """A batch as columns: the first arrival of each id neither late nor in state is kept
+        (hash look-ups on Arrow arrays, no loop over rows)."""
         cut = self.wm.previous
+        times = np.asarray(times, dtype=np.int64)
         late = self.rule.late(times, cut)
-        self.rows += len(ids)
+        self.rows += len(times)
         self.late += int(late.sum())
-        for key, t in zip(np.asarray(ids, dtype=object)[~late].tolist(), times[~late].tolist(),
-                          strict=True):  # fmt: skip
-            if key in self.seen:
-                self.duplicates += 1
-            else:
-                self.seen[key] = t
-                self.kept += 1
-                self.final.append({"id": key, "time": iso(t), "batch": self.batches})
+        column = ids if isinstance(ids, pa.Array) else pa.array(ids, pa.string())
+        arrived, arrived_at = column.filter(pa.array(~late)), times[~late]
+        # pc.unique keeps the order of first arrival: each row's group number, then the first
+        # row of each group
+        groups = pc.index_in(arrived, value_set=pc.unique(arrived)).to_numpy()
+        _, first = np.unique(groups, return_index=True)
+        known = pc.is_in(arrived.take(first), value_set=self.seen_ids).to_numpy(
+            zero_copy_only=False)  # fmt: skip
+        new = first[~known]
+        kept, kept_at = arrived.take(new), arrived_at[new]
+        self.duplicates += len(arrived) - len(new)
+        self.kept += len(new)
+        b, names = self.batches, kept.to_pylist()
+        self.final += [{"id": key, "time": at, "batch": b}
+                       for key, at in zip(names, isos(kept_at), strict=True)]  # fmt: skip
+        self.seen_ids = pa.concat_arrays([self.seen_ids, kept])
+        self.seen_times = np.concatenate([self.seen_times, kept_at])
         self.wm.saw(0, times)
         self.batches += 1
         self.wm.advance()
         if self.wm.previous > cut:  # a copy of what the watermark passed is late: forget it
-            self.seen = {k: t for k, t in self.seen.items() if t > self.wm.previous}
+            alive = self.seen_times > self.wm.previous
+            self.seen_ids = self.seen_ids.filter(pa.array(alive))
+            self.seen_times = self.seen_times[alive]
 
     def summary(self) -> Line:
         return {"summary": "dedup", "rows": self.rows, "kept": self.kept,

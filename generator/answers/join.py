@@ -36,9 +36,10 @@ class _Row:
     matched: bool = False
 
 
-def strings(values: pa.Array | pa.ChunkedArray) -> list[str]:
+def strings(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """A key column as text, as the key files write it."""
-    return [str(v) for v in values.cast(pa.string()).to_pylist()]
+    text = values.cast(pa.string()).fill_null("None")
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
 class JoinKey(AnswerKey):
@@ -212,7 +213,7 @@ class EnrichKey(AnswerKey):
         self.rows += len(references)
         self.known += int(known.sum())
         refs = references.to_pylist()
-        keys = strings(ids) if ids is not None else [None] * len(refs)
+        keys = strings(ids).to_pylist() if ids is not None else [None] * len(refs)
         self.final += [{"key": k, "reference": r, "known": bool(kn)} if k is not None else
                        {"reference": r, "known": bool(kn)}
                        for k, r, kn in zip(keys, refs, known.tolist(), strict=True)]  # fmt: skip

@@ -106,15 +106,16 @@ class Keys:
                 self.windows[i].add_batch(t)
             if i in self.sessions:
                 assert m.session_by is not None
-                self.sessions[i].add_batch(strings(table.column(m.session_by)), t)
+                self.sessions[i].add_batch(strings(table.column(m.session_by)).to_pylist(), t)
             if i in self.dedup:
                 assert m.key is not None
                 self.dedup[i].add_batch(strings(table.column(m.key)), t)
         if self.join is not None and self.join_key is not None:
             left, right, left_col, right_col = self.join
             lt, rt = by_stream[left], by_stream[right]
-            self.join_key.add_batch(strings(lt.column(left_col)), times[left],
-                                    strings(rt.column(right_col)), times[right])  # fmt: skip
+            self.join_key.add_batch(strings(lt.column(left_col)).to_pylist(), times[left],
+                                    strings(rt.column(right_col)).to_pylist(),
+                                    times[right])  # fmt: skip
         if self.enrich is not None and self.enrich_key is not None:
             stream, column = self.enrich
             table = by_stream[stream]
