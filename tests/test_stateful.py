@@ -164,9 +164,9 @@ def test_the_join_options_reach_the_query(
 @pytest.fixture(scope="module")
 def activity(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("activity")
-    # a fixed start: which sessions close depends on where the clock starts (55 emitted,
-    # 17 rows late for their session, 11 copies late for the dedup)
-    assert generator_main(["files", str(folder), "--dataset", "activity", "--files", "20",
+    # a fixed start: which sessions close depends on where the clock starts (twelve files:
+    # sessions emitted, rows late for their session and copies late for the dedup, each of them)
+    assert generator_main(["files", str(folder), "--dataset", "activity", "--files", "12",
                            "--interval", "0", "--seed", "5", "--speed", "40", "--disorder", "3",
                            "--late-fraction", "0.05", "--max-lateness", "60", "--duplicates",
                            "0.1", "--start", "2026-01-01T00:00:00", "--quiet"]) == 0  # fmt: skip
@@ -219,7 +219,7 @@ def test_enrich_counts_unknown_customers(
     spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shop = tmp_path / "shop"
-    assert generator_main(["files", str(shop), "--dataset", "shop", "--files", "15",
+    assert generator_main(["files", str(shop), "--dataset", "shop", "--files", "6",
                            "--interval", "0", "--seed", "8", "--quiet"]) == 0  # fmt: skip
     for how in ("inner", "leftOuter"):
         assert consume("enrich", shop, "--how", how, "--check", "--checkpoint",
@@ -227,7 +227,7 @@ def test_enrich_counts_unknown_customers(
         out = capsys.readouterr().out
         assert out.splitlines()[-1] == "agree"
     # JSON lines: the same orders, the same counts
-    assert generator_main(["files", str(tmp_path / "json"), "--dataset", "shop", "--files", "15",
+    assert generator_main(["files", str(tmp_path / "json"), "--dataset", "shop", "--files", "6",
                            "--interval", "0", "--seed", "8", "--format", "json",
                            "--quiet"]) == 0  # fmt: skip
     assert consume("enrich", tmp_path / "json", "--format", "json", "--check", "--checkpoint",
