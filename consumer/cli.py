@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     spark = build_session(session)
     try:
         command.run(spark, config)
+    except UsageError as exc:  # found once Spark runs: a source's option, a checkpoint's
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except StreamFailed as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_FAILED

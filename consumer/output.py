@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -172,6 +173,8 @@ def await_all(
     With `quiet_stop` (the session and its log level), Spark's log is quiet while the queries
     stop: a batch cut short by the stop logs errors that are no one's fault.
     """
+    from pyspark.errors import StreamingQueryException
+
     err = err if err is not None else sys.stderr
     deadline = None if timeout is None else time.monotonic() + timeout
     outcome = "finished"
@@ -191,8 +194,10 @@ def await_all(
                     raise
             left = check if deadline is None else min(check, deadline - time.monotonic())
             if len(queries) == 1:
-                # sleeps inside the JVM and returns as soon as the query ends
-                queries[0].awaitTermination(max(0.01, left))  # type: ignore[arg-type]
+                # sleeps inside the JVM and returns as soon as the query ends (a failure is
+                # said below, from the query's exception)
+                with contextlib.suppress(StreamingQueryException):
+                    queries[0].awaitTermination(max(0.01, left))  # type: ignore[arg-type]
             else:
                 time.sleep(max(0.0, left))
     except KeyboardInterrupt:
@@ -206,6 +211,9 @@ def await_all(
     for q in queries:
         failure = q.exception()
         if failure is not None:
+            refused = re.search(r"SourceOptionError: (.+)", str(failure))
+            if refused:  # the synthetic source refused an option (a restart that changed it)
+                raise UsageError(refused.group(1).strip())
             first = str(failure).strip().splitlines()[0] if str(failure).strip() else "failed"
             raise StreamFailed(f"query {q.name} failed: {first}")
     return outcome

@@ -24,6 +24,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from consumer.commands import Command
+from generator.clock import Clock
 from generator.datasets import get_dataset
 from generator.errors import UsageError
 from generator.manifest import format_of, read_landed, read_manifests
@@ -39,12 +40,36 @@ Row = tuple[object, ...]
 @dataclass(frozen=True)
 class Drawn:
     """The rows a sink should hold, by seed: rows [0, rows) of the data set's sequence (as the
-    `synthetic` source or `generator files` made them, event time on the source's default
-    clock)."""
+    `synthetic` source or `generator files` made them; event time on the clock a stream's
+    checkpoint records, else on a batch read's default clock)."""
 
     dataset: Dataset
     seed: int
     rows: int
+    clock: Clock | None = None  # the stream's, from its checkpoint; else a batch read's default
+
+
+def recorded_clock(checkpoint: Path, dataset: Dataset, seed: int) -> Clock | None:
+    """The event-time clock a `synthetic` stream drew its rows on, as its checkpoint's offsets
+    record it (`consumer/source.py`); the seed and data set they record must be these."""
+    logs = checkpoint / "offsets"
+    batches = sorted((p for p in logs.glob("[0-9]*") if p.name.isdigit()),
+                     key=lambda p: int(p.name)) if logs.is_dir() else []  # fmt: skip
+    if not batches:
+        raise UsageError(f"no offsets in {checkpoint}: not the checkpoint of a stream")
+    try:
+        of = json.loads(batches[-1].read_text().splitlines()[2])["of"]
+        clock, drew = of["clock"], (of["dataset"], of["seed"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        raise UsageError(f"{checkpoint} is not the checkpoint of a synthetic stream "
+                         "(its offsets do not say what drew the rows)") from None  # fmt: skip
+    if drew != (dataset.name, seed):
+        raise UsageError(f"{checkpoint} holds a stream of {drew[0]!r} seed {drew[1]}, not "
+                         f"{dataset.name!r} seed {seed}")  # fmt: skip
+    if clock is None:
+        return None
+    return Clock(int(clock["start"]), float(clock["secondsPerRow"]), float(clock["disorder"]),
+                 float(clock["lateFraction"]), float(clock["maxLateness"]))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -153,7 +178,7 @@ def _csv_width(path: Path) -> int:
 
 
 def drawn_rows(drawn: Drawn) -> Counter[Row]:
-    clock = fixed_clock(drawn.dataset)
+    clock = drawn.clock if drawn.clock is not None else fixed_clock(drawn.dataset)
     return _rows(table(drawn.dataset, drawn.seed, 0, drawn.rows, clock), drawn.dataset)
 
 
@@ -211,6 +236,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    help="with --seed: rows 0 .. N-1 of its sequence")  # fmt: skip
     p.add_argument("--dataset", default="person", metavar="NAME",
                    help="with --seed: the data set (default: person)")  # fmt: skip
+    p.add_argument("--checkpoint", type=Path, metavar="DIR",
+                   help="with --seed: the synthetic stream's checkpoint, whose offsets say the "
+                   "event-time clock its rows were drawn on")  # fmt: skip
     p.add_argument("--sink", required=True, type=Path, metavar="DIR", help="the sink's --output")
     p.add_argument("--format", choices=("parquet", "csv", "json"), default="parquet",
                    help="(default: parquet)")  # fmt: skip
@@ -224,7 +252,12 @@ def _config(args: argparse.Namespace) -> VerifyConfig:
     if args.seed is not None or args.rows is not None:
         if args.seed is None or args.rows is None:
             raise UsageError("verify against a seed needs --seed N and --rows N")
-        drawn = Drawn(get_dataset(args.dataset), args.seed, args.rows)
+        dataset = get_dataset(args.dataset)
+        clock = None if args.checkpoint is None else recorded_clock(args.checkpoint, dataset,
+                                                                    args.seed)  # fmt: skip
+        drawn = Drawn(dataset, args.seed, args.rows, clock)
+    elif args.checkpoint is not None:
+        raise UsageError("--checkpoint goes with --seed N --rows N (a synthetic stream's rows)")
     return VerifyConfig(tuple(args.manifest), args.sink, args.format, drawn)
 
 

@@ -9,6 +9,8 @@ dropped as late, difference; exit 0 only when they agree.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -61,6 +63,19 @@ class WatermarkConsumerConfig:
                     "--check on --synthetic needs --available-now, --rows N and "
                     "--max-records-per-batch N: then Spark's batches are known"
                 )
+            used = self.run.output.checkpoint
+            if used is not None and any(Path(used, "offsets").glob("[0-9]*")):
+                raise UsageError(
+                    f"--check on --synthetic follows the stream from its first batch: {used} "
+                    "holds batches of an earlier run (give a new --checkpoint)"
+                )
+            if src.event_time.start is None:
+                # the stream would start its clock when it starts: fix that moment here, so
+                # the drawn truth and the stream share it
+                now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+                src = dataclasses.replace(src, event_time=dataclasses.replace(
+                    src.event_time, start=now))  # fmt: skip
+                object.__setattr__(self, "source", src)
             object.__setattr__(self, "check", SELF_TRUTH)
         elif self.check == SELF_TRUTH:
             raise UsageError("--check needs a TRUTH file (or its folder), except with --synthetic")

@@ -124,3 +124,41 @@ def table(
             chunks.append(values.cast(field.type))
         columns.append(pa.chunked_array(chunks, field.type))
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def segment_edges(dataset: Dataset, seed: int, start: int, stop: int) -> list[int]:
+    """Where the engine's segments begin inside (start, stop): a range cut there draws each
+    segment once (a segment is drawn whole, whichever of its rows are asked for)."""
+    from generator.engine import BLOCK_ROWS
+
+    if not dataset.daily:  # fixed blocks: no engine needed to know where they begin
+        return list(range((start // BLOCK_ROWS + 1) * BLOCK_ROWS, stop, BLOCK_ROWS))
+    engine = _engine(dataset, seed, None)
+    edges = []
+    s = engine.segment_of(start) + 1
+    while (first := engine.layout(s).start) < stop:
+        edges.append(first)
+        s += 1
+    return edges
+
+
+def what_decides(dataset: Dataset, seed: int, clock: Clock | None) -> dict[str, object]:
+    """Everything row k depends on besides k, as plain values: the declaration (a digest of its
+    spec text), the seed, the event-time clock and the versions that decide the bytes. Two
+    draws of a range are the same when these are."""
+    import hashlib
+    from importlib.metadata import version
+
+    from generator.spec_file import dumps
+
+    return {
+        "dataset": dataset.name,
+        "declaration": hashlib.sha256(dumps(dataset).encode()).hexdigest()[:16],
+        "seed": seed,
+        "clock": None if clock is None else {
+            "start": clock.start, "secondsPerRow": clock.seconds_per_row,
+            "disorder": clock.disorder, "lateFraction": clock.late_fraction,
+            "maxLateness": clock.max_lateness,
+        },
+        "versions": {name: version(name) for name in ("spark-stream-lab", "faker", "numpy")},
+    }  # fmt: skip

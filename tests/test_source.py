@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,48 @@ def test_retail_days_and_a_spec_file_travel_to_the_executors(
     assert by_path.collect() == by_text.collect() == expected
 
 
+BAD_PROVIDER = """name = "bad"
+description = "id"
+[[columns]]
+name = "id"
+type = "STRING"
+source = { kind = "faker", provider = "no_such_provider", size = 5 }
+"""
+BAD_TYPE = BAD_PROVIDER.replace('"STRING"', '"INT"').replace(
+    'kind = "faker", provider = "no_such_provider", size = 5', 'kind = "choice", values = ["a"]'
+)
+ODD_NAMES = """name = "odd"
+description = "a,b,with space"
+[[columns]]
+name = "a,b"
+type = "INT"
+source = { kind = "sequence" }
+[[columns]]
+name = "with space"
+type = "STRING"
+source = { kind = "choice", values = ["x", "y"] }
+"""
+
+
+def test_names_that_need_quoting_and_a_given_schema(synthetic: Any) -> None:
+    """Names that are not plain identifiers are quoted in the DDL; `.schema(...)` with some of
+    the data set's columns reads just those; one that does not fit is refused, naming it."""
+    df = read(synthetic, spec=ODD_NAMES, rows=4)
+    assert df.columns == ["a,b", "with space"]
+    assert [r[0] for r in df.collect()] == [1, 2, 3, 4]  # a sequence starts at 1
+    given = synthetic.read.format("synthetic").schema("AGE INT, fname STRING")
+    rows = given.options(dataset="person", seed=5, rows=3).load().collect()
+    whole = read(synthetic, dataset="person", seed=5, rows=3).collect()
+    assert [tuple(r) for r in rows] == [(r.age, r.fname) for r in whole]
+    assert rows[0].asDict().keys() == {"AGE", "fname"}
+    for schema, words in [("age STRING", "column 'age' as string, but data set person draws "
+                           "it as int"), ("shoe INT", "column 'shoe', which data set person "
+                           "lacks")]:  # fmt: skip
+        with pytest.raises(Exception, match=None) as failure:
+            synthetic.read.format("synthetic").schema(schema).load().collect()
+        assert words in str(failure.value)
+
+
 @pytest.mark.parametrize(
     ("options", "words"),
     [
@@ -84,6 +128,8 @@ def test_retail_days_and_a_spec_file_travel_to_the_executors(
         ({"colour": "red"}, "unknown option 'colour'"),
         ({"dataset": "person", "disorder": "3"}, "option disorder is for data sets with an event"),
         ({"dataset": "sensor", "lateFraction": "0.2"}, "option lateFraction needs option maxL"),
+        ({"spec": BAD_PROVIDER}, "option spec: column 'id': unknown Faker provider method"),
+        ({"spec": BAD_TYPE}, "option spec: column 'id': its values (string) do not fit type INT"),
     ],
 )
 def test_bad_options_fail_at_load_naming_option_and_value(
@@ -116,6 +162,66 @@ def test_a_stream_resumes_on_its_checkpoint_and_holds_every_row_once(
     code = consumer_main(["verify", "--seed", "1", "--rows", "1600", "--dataset", "counter",
                           "--sink", str(out)])  # fmt: skip
     assert code == 0
+
+
+def test_a_restart_that_changes_what_decides_the_rows_is_refused_naming_it(
+    synthetic: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The offsets carry the seed, the declaration, the clock and the versions: a restart with
+    another seed (or pace of event time) fails before any batch, one line, naming the option;
+    another arrival rate goes on, with the event times of the first start."""
+    out, checkpoint = tmp_path / "out", tmp_path / "cp"
+
+    def run(*more: str) -> int:
+        return consumer_main(["files", "--synthetic", "--dataset", "sensor", "--rows", *more,
+                              "--available-now", "--sink", "parquet", "--output", str(out),
+                              "--checkpoint", str(checkpoint), "--quiet"])  # fmt: skip
+
+    assert run("200", "--seed", "1", "--rate", "10") == 0
+    first = synthetic.read.parquet(str(out)).collect()
+    capsys.readouterr()
+    assert run("400", "--seed", "2", "--rate", "10") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "option seed is 2, but this checkpoint's stream was drawn with 1" in err
+    # another event-time pace, from Python: the stream fails naming it, before any batch
+    paced = synthetic.readStream.format("synthetic").options(
+        dataset="sensor", seed=1, rowsPerSecond=10, rows=400, secondsPerRow=0.5
+    )
+    query = (paced.load().writeStream.format("parquet").option("path", str(out))
+             .option("checkpointLocation", str(checkpoint)).trigger(availableNow=True)
+             .start())  # fmt: skip
+    with pytest.raises(Exception, match="event-time pace"):
+        query.awaitTermination()
+    assert synthetic.read.parquet(str(out)).count() == 200  # nothing written by the refusals
+    # another arrival rate: the same clock goes on
+    assert run("400", "--seed", "1", "--rate", "1000") == 0
+    rows = synthetic.read.parquet(str(out)).collect()
+    offset = json.loads((checkpoint / "offsets" / "0").read_text().splitlines()[2])
+    clock = offset["of"]["clock"]
+    assert clock["secondsPerRow"] == 0.1 and offset["of"]["seed"] == 1
+    start = dt.datetime.fromtimestamp(clock["start"], dt.UTC).isoformat()
+    expected = read(synthetic, dataset="sensor", seed=1, rows=400, rowsPerSecond=10,
+                    start=start).collect()  # fmt: skip
+    assert sorted(map(tuple, rows)) == sorted(map(tuple, expected))
+    assert sorted(map(tuple, first)) == sorted(map(tuple, expected[:200]))
+    # verify finds the stream's clock in its checkpoint
+    verify = ["verify", "--seed", "1", "--rows", "400", "--dataset", "sensor", "--sink",
+              str(out)]  # fmt: skip
+    assert consumer_main([*verify, "--checkpoint", str(checkpoint)]) == 0
+    assert "OK: every row exactly once" in capsys.readouterr().out
+
+
+def test_partitions_follow_the_engines_segments() -> None:
+    from consumer.source import split
+
+    # three segments and two tasks: whole segments each, none drawn twice
+    edges = [65_536, 131_072]
+    parts = split(0, 150_000, 2, edges, None)
+    assert [(p.start, p.stop) for p in parts] == [(0, 65_536), (65_536, 150_000)]
+    # one segment and three tasks: the segment is shared, as asked
+    parts = split(100, 190, 3, [], None)
+    assert [(p.start, p.stop) for p in parts] == [(100, 130), (130, 160), (160, 190)]
 
 
 def test_consumers_read_the_synthetic_source(
