@@ -62,6 +62,7 @@ def static_frame(spark: SparkSession, directory: str) -> DataFrame:
         spark.read.format("csv")
         .option("header", "true")
         .option("inferSchema", "true")
+        .option("escape", '"')  # the generator's RFC 4180 quotes (Spark's default: a backslash)
         .load(_csv_glob(directory))
     )
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+LOOPBACK = "127.0.0.1"
 LOG_LEVELS = ("ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF")
 
 
@@ -67,6 +68,15 @@ def build_session(config: SessionConfig, err: TextIO | None = None) -> SparkSess
         # Spark's 200 shuffle partitions cost a stateful query (a join keeps 4 state stores
         # per partition) seconds a micro-batch on a laptop; one per core is plenty there
         builder = builder.config(SHUFFLE_PARTITIONS, str(max(2, os.cpu_count() or 2)))
+    given = {key for key, _ in config.conf}
+    # loopback only unless asked otherwise: the driver's address (executors and a cluster
+    # master reach it there), its bind address, and the UI, which binds where SPARK_LOCAL_IP
+    # says (Spark's default is every interface). Spark on several machines: set SPARK_LOCAL_IP
+    # and --conf spark.driver.host to an address the others reach (docs/lessons/09-cluster.md).
+    os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
+    for key in ("spark.driver.host", "spark.driver.bindAddress"):
+        if key not in given:
+            builder = builder.config(key, os.environ["SPARK_LOCAL_IP"])
     for key, value in config.conf:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -97,8 +107,11 @@ def split_value(value: Column, dataset: Dataset, fmt: str = "csv") -> list[Colum
     if fmt == "json":
         parsed = F.from_json(value, struct_type(dataset))
         return [parsed.getField(c.name).alias(c.name) for c in dataset.columns]
+    # get and try_cast: a line with fewer fields, or a word where a number goes, gives nulls
+    # (Spark 4's ANSI mode would fail the query on getItem or cast)
     parts = F.split(value, ",")
-    return [parts.getItem(i).cast(c.type).alias(c.name) for i, c in enumerate(dataset.columns)]
+    return [F.get(parts, i).try_cast(c.type).alias(c.name)
+            for i, c in enumerate(dataset.columns)]  # fmt: skip
 
 
 def read_csv_stream(
@@ -113,7 +126,7 @@ def read_csv_stream(
     CSV files, or JSON lines with `fmt="json"`; more reader `options` (cleanSource ...)."""
     reader = spark.readStream.format(fmt).schema(struct_type(dataset))
     if fmt == "csv":
-        reader = reader.option("header", dataset.header)
+        reader = reader.options(**csv_options(dataset))
     for key, value in (options or {}).items():
         reader = reader.option(key, value)
     return reader.option("maxFilesPerTrigger", max_files_per_trigger).load(folder)
@@ -125,5 +138,11 @@ def read_csv_static(
     """A data set's files read once, as a static table (the dimension of a stream-static join)."""
     reader = spark.read.format(fmt).schema(struct_type(dataset))
     if fmt == "csv":
-        reader = reader.option("header", dataset.header)
+        reader = reader.options(**csv_options(dataset))
     return reader.load(folder)
+
+
+def csv_options(dataset: Dataset) -> dict[str, str]:
+    """How the generator writes CSV, told to Spark's reader: its header, and RFC 4180 quotes
+    (a `"` inside a value doubled; Spark's default escape is a backslash)."""
+    return {"header": str(dataset.header).lower(), "escape": '"'}

@@ -3,9 +3,11 @@ starts them (`python -m consumer`, `spark-submit`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,21 +81,63 @@ def _env() -> dict[str, str]:
 @pytest.mark.spark
 @pytest.mark.slow
 def test_python_m_consumer_console_run(tmp_path: Path) -> None:
-    """A whole run as a user types it: its own Spark, console sink, the seed's options."""
+    """A whole run as a user types it: its own Spark, console sink, the seed's options; and
+    while it runs, everything its Spark listens on is on loopback (the UI included)."""
     _person_files(tmp_path / "in")
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "consumer", "files", str(tmp_path / "in"), "--available-now",
          "--master", "local[1]", "--num-rows", "2", "--no-truncate", "--log-level", "error",
-         "--conf", "spark.sql.shuffle.partitions=3", "--conf", "spark.ui.enabled=false",
+         "--conf", "spark.sql.shuffle.partitions=3", "--conf", "spark.ui.port=0",
          "--app-name", "console-run"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, env=_env(),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert "consumer: console-run on local[1] (Spark UI disabled)" in proc.stderr
-    assert proc.stdout.count("Batch: ") == 3  # one file per batch
-    assert proc.stdout.count("only showing top 2 rows") == 3
-    assert proc.stderr.count("consumer: files batch ") == 3
-    assert "|result" in proc.stdout
+    heard: set[tuple[str, int]] = set()
+    while proc.poll() is None:
+        heard |= listening(proc.pid)
+        time.sleep(0.05)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "consumer: console-run on local[1] (Spark UI at http://127.0.0.1:" in err
+    assert len(heard) >= 2, heard  # the driver and the UI, at least
+    assert {host for host, _ in heard} <= {"127.0.0.1", "::1"}, heard
+    assert out.count("Batch: ") == 3  # one file per batch
+    assert out.count("only showing top 2 rows") == 3
+    assert err.count("consumer: files batch ") == 3
+    assert "|result" in out
+
+
+def listening(pid: int) -> set[tuple[str, int]]:
+    """The TCP sockets a process and its children listen on, as (address, port)."""
+    import ipaddress
+
+    pids, inodes = {pid}, set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:  # a child (the JVM)
+                pids.add(int(stat.parent.name))
+    for p in pids:
+        for fd in Path(f"/proc/{p}/fd").glob("*"):
+            with contextlib.suppress(OSError):
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
+        for line in lines:
+            cols = line.split()
+            if cols[3] != "0A" or cols[9] not in inodes:  # 0A: LISTEN
+                continue
+            hex_ip, hex_port = cols[1].split(":")
+            raw = bytes.fromhex(hex_ip)
+            # /proc writes each 32-bit word in host (little-endian) order
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            ip = ipaddress.ip_address(words)
+            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
+            found.add((str(ip), int(hex_port, 16)))
+    return found
 
 
 @pytest.mark.spark
@@ -110,3 +154,15 @@ def test_spark_submit_runs_the_consumer_unchanged(tmp_path: Path) -> None:
     # spark-submit passes the Python program's stderr on through its own stdout
     assert "on local[2]" in proc.stdout  # spark-submit's --master, not a default of ours
     assert proc.stdout.count("Batch: ") == 2
+
+
+@pytest.mark.spark
+def test_timeout_bounds_the_wait_for_a_missing_folder(
+    spark: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    assert main(["files", str(tmp_path / "no-such"), "--timeout", "2", "--quiet"]) == 1
+    assert time.monotonic() - started < 20
+    err = capsys.readouterr().err
+    assert f"folder {tmp_path / 'no-such'} did not appear within 2s" in err
+    assert "Traceback" not in err

@@ -49,6 +49,17 @@ def test_files_one_file_per_batch_in_process(spark: Any, tmp_path: Path) -> None
     assert err.getvalue() == ""  # quiet
 
 
+def test_a_quoted_value_reads_back_as_written(spark: Any, tmp_path: Path) -> None:
+    """The generator quotes as RFC 4180 does (a `"` doubled): the consumer reads it so."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "part-000001.csv").write_text('"Jean ""JG"", Jr",M,Perrin,52,123-45-6789\n')
+    assert main(["files", str(folder), "--dataset", "person", "--available-now", "--sink",
+                 "memory", "--query-name", "quoted", "--quiet"]) == 0  # fmt: skip
+    row = spark.table("quoted").first()
+    assert (row.fname, row.mname, row.age) == ('Jean "JG", Jr', "M", 52)
+
+
 def test_files_cli_batches_and_progress_lines(
     spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
