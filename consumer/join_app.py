@@ -197,7 +197,7 @@ def run_enrich(spark: SparkSession, config: EnrichConsumerConfig,
                err: TextIO | None = None) -> None:  # fmt: skip
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     customers, orders = config.inputs
-    wait_for_folder(customers.directory, err or sys.stderr)
+    wait_for_folder(customers.directory, err or sys.stderr, config.run.timeout)
     static = read_csv_static(spark, customers.directory, customers.dataset, config.format)
     stream = runner.Stream(orders, lambda o: enrich(o, static, config.how), config.table)
 

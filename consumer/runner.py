@@ -131,10 +131,12 @@ def _run(
             def begin(s: Stream = s) -> StreamingQuery:
                 for other in s.others:  # a join's other side: its folder too
                     if isinstance(other, FolderInput):
-                        wait_for_folder(other.directory, err)
+                        wait_for_folder(other.directory, err, timeout)
                 df = s.query(s.source.frame(spark), *(o.frame(spark) for o in s.others))
                 return start(df, output, modes, s.name, s.checkpoint_suffix)
 
+            if isinstance(s.source, FolderInput):  # --timeout bounds the wait for it too
+                wait_for_folder(s.source.directory, err, timeout)
             query, watch = s.source.open(spark, begin, err, log_level)
             queries.append(query)
             watches.append(watch)

@@ -23,13 +23,16 @@ from generator.errors import EXIT_FAILED, EXIT_USAGE, LandingFailed, UsageError
 from generator.options import (
     Parser,
     add_event_time_arguments,
+    file_rows,
     fraction,
     non_negative_float,
     non_negative_int,
+    pause,
     period,
     port_number,
     positive_float,
     positive_int,
+    stream_count,
 )
 from generator.spec import Bundle
 from generator.spec_file import dumps
@@ -102,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataset_option(f, "person")
     f.add_argument(
         "--rows-per-file",
-        type=positive_int,
+        type=file_rows,
         metavar="N",
         help="rows in each file (default: the data set's: 10 for person); not for data sets "
         "whose files are days (retail: a day has its own rows)",
@@ -110,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     pace = f.add_mutually_exclusive_group()
     pace.add_argument(
         "--interval",
-        type=non_negative_float,
+        type=pause,
         metavar="SECONDS",
         help="pause between files, fractional; 0 = as fast as possible (default: 1)",
     )
@@ -138,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--streams",
-        type=positive_int,
+        type=stream_count,
         default=1,
         metavar="K",
         help="write into DIR/subdir1 .. DIR/subdirK, one file to each in turn (default: 1, DIR)",

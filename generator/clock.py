@@ -100,10 +100,11 @@ class EventTime:
     def __post_init__(self) -> None:
         if self.start is not None and self.start.tzinfo is None:
             object.__setattr__(self, "start", self.start.replace(tzinfo=dt.UTC))
-        for name, convert in (("speed", options.positive_float),
-                              ("disorder", options.non_negative_float),
+        for name, convert in (("start", options.clock_start),
+                              ("speed", options.clock_speed),
+                              ("disorder", options.clock_gap),
                               ("late_fraction", options.fraction),
-                              ("max_lateness", options.non_negative_float),
+                              ("max_lateness", options.clock_gap),
                               ("truth_window", options.positive_int),
                               ("truth_watermark", options.non_negative_int)):  # fmt: skip
             options.held(self.spell(name), convert, getattr(self, name))

@@ -73,24 +73,40 @@ def is_spec_path(name: str) -> bool:
     return name.endswith(".toml") or "/" in name
 
 
-def _check_draws(dataset: Dataset, path: Path) -> None:
-    """Draw a spec file's first rows once, when it is loaded — which draws their whole segment
-    and fills every value pool — so that an unknown Faker provider or values that do not fit a
+def check_draws(dataset: Dataset) -> Dataset:
+    """Draw a spec's first rows once, when it is read — which draws their whole segment and
+    fills every value pool — so that an unknown Faker provider or values that do not fit a
     column's type are one line now, not a failure later (inside a Spark task). The declarations
     stay plain data: this is the one place a spec is checked by drawing it."""
     from generator.engine import Engine
 
-    try:
-        Engine(dataset, 0).table(0, 3)
-    except UsageError as exc:
-        raise UsageError(f"{path}: {exc}") from None
+    Engine(dataset, 0).table(0, 3)
+    return dataset
+
+
+_LOADING: list[Path] = []  # the spec files being read, outermost first (a bundle's members)
 
 
 def _load_spec(path: Path) -> Dataset | Bundle:
+    here = path.resolve()
+    if here in _LOADING:
+        chain = " -> ".join(str(p) for p in [*_LOADING[_LOADING.index(here) :], here])
+        raise UsageError(f"bundles name each other in a circle: {chain}")
+    _LOADING.append(here)
+    try:
+        return _read_spec(path)
+    finally:
+        _LOADING.pop()
+
+
+def _read_spec(path: Path) -> Dataset | Bundle:
     data = spec_file.read(path)
     if not spec_file.is_bundle(data):
         dataset = spec_file.load(path, data)
-        _check_draws(dataset, path)
+        try:
+            check_draws(dataset)
+        except UsageError as exc:
+            raise UsageError(f"{path}: {exc}") from None
         return dataset
 
     def member(name: str) -> Dataset:

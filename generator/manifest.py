@@ -40,6 +40,16 @@ class Entry:
     start: int | None = None  # the file's first row in the seed's sequence (None: unknown)
     copies: int = 0  # rows among `rows` that repeat earlier rows (--duplicates)
 
+    def __post_init__(self) -> None:
+        # a line read back must be what this class writes: a wrong type is a damaged line
+        counts = (self.rows, self.bytes, self.crc32, self.copies)
+        if not all(type(v) is int and v >= 0 for v in counts) or not (
+            isinstance(self.file, str) and isinstance(self.dataset, str)
+            and type(self.header) is bool
+            and all(v is None or (type(v) is int and v >= 0) for v in (self.seed, self.start))
+        ):  # fmt: skip
+            raise TypeError(f"not a manifest entry: {self}")
+
     def line(self) -> str:
         fields = asdict(self)
         if not self.copies:

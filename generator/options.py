@@ -84,6 +84,76 @@ def positive_float(text: str | float) -> float:
     return value
 
 
+YEAR = 31_536_000  # seconds: the longest a clock's disorder or lateness can be
+DAY = 86_400  # seconds: the longest pause between two files or lines
+
+
+def up_to(most: float, what: str) -> Callable[[str | float], float]:
+    """A converter to a number from 0 to `most` (`what` says the limit in words)."""
+
+    def convert(text: str | float) -> float:
+        value = non_negative_float(text)
+        if value > most:
+            raise OptionError(f"must be at most {most:,.0f} ({what}), not {text}")
+        return value
+
+    return convert
+
+
+def clock_speed(text: str | float) -> float:
+    """Simulated seconds per real second: more than 0, at most a million (about 11.6 days a
+    second), so that the clock of a long run stays within Spark's timestamps."""
+    value = positive_float(text)
+    if value > 1_000_000:
+        raise OptionError(f"must be at most 1,000,000 (simulated seconds a second), not {text}")
+    return value
+
+
+def count_up_to(most: int, what: str) -> Callable[[str | int], int]:
+    """A converter to a whole number from 1 to `most` (`what` says why the limit)."""
+
+    def convert(text: str | int) -> int:
+        value = positive_int(text)
+        if value > most:
+            raise OptionError(f"must be at most {most:,} ({what}), not {value}")
+        return value
+
+    return convert
+
+
+FILE_ROWS = 1_000_000  # the most rows one file (or one spec's rows_per_file) holds
+
+
+def file_rows(text: str | int) -> int:
+    """Rows a file: 1 to a million (a file is drawn in memory; land more files for more)."""
+    value = positive_int(text)
+    if value > FILE_ROWS:
+        raise OptionError(f"must be at most {FILE_ROWS:,} (land more files), not {value}")
+    return value
+
+
+def clock_step(text: str | float) -> float:
+    """Simulated seconds from one row to the next: more than 0, at most a year."""
+    value = positive_float(text)
+    if value > YEAR:
+        raise OptionError(f"must be at most {YEAR:,} (a year in seconds), not {text}")
+    return value
+
+
+def clock_start(text: str | dt.datetime) -> dt.datetime:
+    """A clock's start: an ISO time from 1900 to 2499, so that rows stay within Spark's
+    timestamps (years 1-9999) for a long run."""
+    value = iso_time(text)
+    if not 1900 <= value.year < 2500:
+        raise OptionError(f"must be from 1900 to 2499, not {value.isoformat()}")
+    return value
+
+
+pause = up_to(DAY, "a day in seconds")  # seconds between two files (or lines)
+clock_gap = up_to(YEAR, "a year in seconds")  # a clock's disorder or lateness
+stream_count = count_up_to(1000, "a folder each")  # --streams
+
+
 def fraction(text: str | float) -> float:
     value = number(text)
     if not 0 <= value <= 1:
@@ -157,15 +227,15 @@ def add_event_time_arguments(group: argparse._ArgumentGroup, start_help: str) ->
     """The event-time clock's options, declared once for both command lines (the generator's,
     and the consumer's `--synthetic`): the same names, converters and words. `clock.EventTime`
     holds their rules; `clock.event_time_of` turns the parsed arguments into one."""
-    group.add_argument("--start", type=iso_time, metavar="ISO-TIME", help=start_help)
-    group.add_argument("--speed", type=positive_float, metavar="X", help="simulated seconds "
+    group.add_argument("--start", type=clock_start, metavar="ISO-TIME", help=start_help)
+    group.add_argument("--speed", type=clock_speed, metavar="X", help="simulated seconds "
                        "per real second at the run's pace (default: 1)")  # fmt: skip
-    group.add_argument("--disorder", type=non_negative_float, metavar="SECONDS",
+    group.add_argument("--disorder", type=clock_gap, metavar="SECONDS",
                        help="every event up to this much earlier than the clock: out of order "
                        "(default: 0)")  # fmt: skip
     group.add_argument("--late-fraction", type=fraction, metavar="F",
                        help="this fraction of events arrives late ... (default: 0)")  # fmt: skip
-    group.add_argument("--max-lateness", type=non_negative_float, metavar="SECONDS",
+    group.add_argument("--max-lateness", type=clock_gap, metavar="SECONDS",
                        help="... up to this far behind the clock (default: 0)")  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -71,6 +72,17 @@ class Context:
     daily: bool  # the data set's rows come in days
 
 
+POOL_MOST = 100_000  # values a Faker pool holds at most (drawn one call each, at start)
+
+
+def spread_problems(name: str, spread: float, low: float, high: float) -> Iterator[str]:
+    """A bell curve's width must be 0 or more, its clip range the right way round."""
+    if spread < 0:
+        yield f"{name} must be 0 or more, not {spread}"
+    if low > high:
+        yield f"low ({low}) must not be above high ({high})"
+
+
 class Source:
     """Base of every kind. Subclasses are frozen dataclasses of plain data."""
 
@@ -119,8 +131,11 @@ class FakerPool(Source):
     case: Literal["upper", "lower"] | None = None
 
     def problems(self, ctx: Context) -> Iterator[str]:
-        if self.size < 1:
-            yield f"size must be at least 1, not {self.size}"
+        if not 1 <= self.size <= POOL_MOST:
+            yield (
+                f"size must be from 1 to {POOL_MOST:,} (a pool is drawn with Faker at "
+                f"start), not {self.size}"
+            )
 
     def prepare(self, run: Prepare) -> pa.Array:
         return self._pool(run, self.size)
@@ -134,7 +149,7 @@ class FakerPool(Source):
             raise UsageError(f"{run.where}: unknown Faker provider method: {self.provider!r}")
         try:
             values = [str(method(**self.kwargs)) for _ in range(n)]
-        except TypeError as exc:
+        except (TypeError, ValueError, AttributeError) as exc:
             raise UsageError(f"{run.where}: Faker provider {self.provider!r}: {exc}") from None
         return pa.array(recase(values, self.case), pa.string())
 
@@ -209,6 +224,9 @@ class LogNormal(Source):
     def problems(self, ctx: Context) -> Iterator[str]:
         if not self.median > 0:
             yield f"median must be more than 0, not {self.median}"
+        yield from spread_problems("sigma", self.sigma, self.low, self.high)
+        if self.sigma > 20:
+            yield f"sigma must be at most 20 (a spread of e**20), not {self.sigma}"
 
     def draw(self, d: Draw) -> pa.Array:
         import numpy as np
@@ -234,6 +252,9 @@ class Normal(Source):
     low: float
     high: float
     decimals: int = 1
+
+    def problems(self, ctx: Context) -> Iterator[str]:
+        yield from spread_problems("stddev", self.stddev, self.low, self.high)
 
     def draw(self, d: Draw) -> pa.Array:
         import numpy as np
@@ -286,6 +307,11 @@ class Sequence(Source):
 
     start: int = 1
     step: int = 1
+
+    def problems(self, ctx: Context) -> Iterator[str]:
+        for name, value in (("start", self.start), ("step", self.step)):
+            if abs(value) >= 2**53:
+                yield f"{name} must be within ±2**53 (BIGINT room for a long run), not {value}"
 
     def draw(self, d: Draw) -> pa.Array:
         import numpy as np
@@ -350,6 +376,15 @@ class Template(Source):
     text: str
     parts: Mapping[str, Source]
     case: Literal["upper", "lower"] | None = None
+
+    def problems(self, ctx: Context) -> Iterator[str]:
+        try:
+            names = {f for _, f, _, _ in string.Formatter().parse(self.text) if f is not None}
+        except ValueError as exc:
+            yield f"text {self.text!r}: {exc}"
+            return
+        for name in sorted(names - set(self.parts)):
+            yield f"text {self.text!r} names {{{name}}}, which is not one of its parts"
 
     def draw(self, d: Draw) -> pa.Array:
         import pyarrow as pa
@@ -506,7 +541,10 @@ def templates(
             for name, src in template.parts.items()
         }
         for j, row in enumerate(rows):
-            out[row] = template.text.format(**{name: vals[j] for name, vals in parts.items()})
+            try:
+                out[row] = template.text.format(**{name: v[j] for name, v in parts.items()})
+            except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+                raise UsageError(f"template {template.text!r}: {exc!r}") from None
         if template.case:
             for row in rows:
                 out[row] = recase([out[row]], template.case)[0]

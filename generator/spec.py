@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -175,8 +176,9 @@ class Dataset:
         return next((c.name for c in self.columns if isinstance(c.source, SimClock)), None)
 
     def ddl(self) -> str:
-        """The schema as a Spark DDL string: `fname STRING, age INT`."""
-        return ", ".join(f"{c.name} {c.type}" for c in self.columns)
+        """The schema as a Spark DDL string: `fname STRING, age INT`; a name that is not a
+        plain identifier is quoted (`` `with space` STRING ``)."""
+        return ", ".join(f"{quote_name(c.name)} {c.type}" for c in self.columns)
 
     def schema_json(self) -> dict[str, object]:
         """The schema in Spark's JSON form, loadable with `StructType.fromJson`."""
@@ -249,6 +251,15 @@ class Bundle:
         return next(m for m in self.streams if m.follows is None)
 
 
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def quote_name(name: str) -> str:
+    """A column name as Spark's DDL and SQL read it: plain identifiers as they are, any other
+    in backticks (a backtick inside doubled)."""
+    return name if _PLAIN.fullmatch(name) else "`" + name.replace("`", "``") + "`"
+
+
 def check_dataset(ds: Dataset) -> None:
     """Reject a declaration that cannot work, naming the data set, the column and the problem."""
 
@@ -265,14 +276,31 @@ def check_dataset(ds: Dataset) -> None:
             f"{prefix!r}: a file name prefix cannot hold a path separator or start with "
             "'.' or '_' (Spark would skip the files)",
         )
+    if not 1 <= ds.naming.width <= 18:
+        fail("naming width", f"must be from 1 to 18 digits, not {ds.naming.width}")
+    weekdays = set(ds.naming.skip_weekdays)
+    if not weekdays <= set(range(7)) or len(weekdays) == 7:
+        fail("naming skip_weekdays", "days are 0 (Monday) to 6 (Sunday), and at least one "
+             f"must be left, not {list(ds.naming.skip_weekdays)}")  # fmt: skip
     if not ds.columns:
         fail("columns", "no columns declared")
     names = ds.column_names
     for dup in sorted({n for n in names if names.count(n) > 1}):
         fail(f"column {dup!r}", "declared twice")
+    for i, name in enumerate(names):
+        if not name or not name.isprintable():
+            fail(f"column {i + 1} ({name!r})", "a column name must be non-empty, printable "
+                 "text (no newline or other control character)")  # fmt: skip
+        twin = next((n for n in names[:i] if n.lower() == name.lower()), None)
+        if twin is not None:
+            fail(f"column {name!r}", f"differs from column {twin!r} only in case: Spark "
+                 "resolves names without case, so it could not tell them apart")  # fmt: skip
     catalogs = {c.name: tuple(c.fields) for c in ds.catalogs}
     flags = {f.name for f in ds.flags}
     for catalog in ds.catalogs:
+        if not 1 <= catalog.size <= 1_000_000:
+            fail(f"catalog {catalog.name!r}", f"size must be from 1 to 1,000,000, not "
+                 f"{catalog.size}")  # fmt: skip
         for field_name, src in catalog.fields.items():
             ctx = Context("STRING", catalogs, ds.daily)
             for problem in src.problems(ctx):
@@ -292,8 +320,9 @@ def check_dataset(ds: Dataset) -> None:
         for problem in col.source.problems(Context(col.type, catalogs, ds.daily)):
             fail(where, problem)
     if isinstance(ds.rows_per_file, int):
-        if ds.rows_per_file < 1:
-            fail("rows_per_file", f"must be at least 1, not {ds.rows_per_file}")
+        if isinstance(ds.rows_per_file, bool) or not 1 <= ds.rows_per_file <= 1_000_000:
+            fail("rows_per_file", f"must be a whole number from 1 to 1,000,000, not "
+                 f"{ds.rows_per_file!r}")  # fmt: skip
     elif not ds.daily:
         fail("rows_per_file", "a drawn count makes days: give [naming] kind = 'daily'")
     for name, value in (("key", ds.key), ("session_by", ds.session_by)):

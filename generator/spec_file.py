@@ -14,6 +14,8 @@ import datetime as dt
 import json
 import re
 import tomllib
+import types
+import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from generator.spec import (
     Source,
 )
 
+NUMBER_MOST = 1e15  # the largest number a spec's number fields take (finite, and room to add)
 _TUPLES = {"weights", "edges", "hour_weights", "patterns", "skip_weekdays"}
 
 
@@ -49,6 +52,10 @@ def read(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise UsageError(f"no spec file {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder, not a spec file (*.toml)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read spec file {path}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
 
@@ -94,6 +101,9 @@ def bundle_from_data(data: dict[str, Any], member: Callable[[str], Dataset]) -> 
         raise UsageError(f"unknown key {extra[0]!r} (known: {', '.join(sorted(known))})")
     if not isinstance(data.get("members"), list) or not data["members"]:
         raise UsageError("members: expected a list of data set names or spec files")
+    speed = data.get("speed")
+    if speed is not None and not _fits(speed, float):
+        raise UsageError(f"speed must be a number, not {speed!r}")
     return Bundle(
         name=str(data.get("name", "")),
         description=str(data.get("description", "")),
@@ -120,10 +130,56 @@ def _build(cls: type, data: Any, where: str) -> Any:
     if missing:
         raise _Problem(f"{label}: missing {missing[0]!r}")
     kwargs = {k: _value(cls, k, v, where) for k, v in data.items() if k not in tag}
+    hints = typing.get_type_hints(cls)
+    for key, value in kwargs.items():
+        if not _fits(value, hints[key]):
+            raise _Problem(f"{label}: {key} must be {_said(hints[key])}, not {value!r}")
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise _Problem(f"{label}: {exc}") from None
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a value read from TOML is of a declared field's type (`int | None`,
+    `tuple[float, ...]`, `Literal["row", "group"]`, ...): a string where a number belongs, a
+    boolean where a count belongs, are refused when the file is read, not when it is drawn."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or hint is object:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arm) for arm in args)
+    if origin is typing.Literal:
+        return value in args
+    if origin is tuple:
+        return isinstance(value, tuple) and all(_fits(v, args[0]) for v in value)
+    if origin is not None and isinstance(origin, type) and issubclass(origin, Mapping):
+        return isinstance(value, Mapping)
+    if hint is float:
+        return (isinstance(value, int | float) and not isinstance(value, bool)
+                and abs(value) <= NUMBER_MOST)  # fmt: skip
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+    return isinstance(value, hint)
+
+
+def _said(hint: Any) -> str:
+    """A field's type in a reader's words."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_said(arm) for arm in args if arm is not type(None))
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin is tuple:
+        return "a list of " + {int: "whole numbers", float: "numbers", str: "texts"}.get(
+            args[0], "values"
+        )
+    words = {int: "a whole number (64 bits)", float: f"a number (at most {NUMBER_MOST:g})",
+             bool: "true or false", str: "text", dt.date: "a date (1990-01-01, unquoted)",
+             Source: "a source table"}  # fmt: skip
+    return words.get(hint, "a table" if origin else getattr(hint, "__name__", str(hint)))
 
 
 def _source(data: Any, where: str) -> Source:

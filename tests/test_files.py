@@ -100,6 +100,30 @@ def test_restart_continues_numbering_and_cleans_temp_files(tmp_path: Path) -> No
     ).stat().st_mtime_ns
 
 
+def test_a_restart_goes_on_with_what_made_the_folder_or_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --seed, a run into a folder goes on with its seed (the sequence continues);
+    another seed, data set, format or header is refused: one line, exit 2, nothing written."""
+    assert gen(tmp_path, "--files", 2, "--interval", 0, "--quiet", "--seed", 3) == 0
+    state = {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)}
+    for more, words in [(["--seed", 4], "--seed 3, not 4"),
+                        (["--dataset", "sensor"], "--dataset person, not sensor"),
+                        (["--format", "json"], "--format csv, not json"),
+                        (["--header"], "--header off, not on")]:  # fmt: skip
+        assert gen(tmp_path, "--files", 1, "--interval", 0, *more) == 2
+        err = capsys.readouterr().err
+        said = f"{tmp_path} holds files landed with {words}: a run goes on with what made "
+        assert err == f"generator: error: {said}the folder (or lands into a new folder)\n"
+    assert {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)} == state
+    assert gen(tmp_path, "--files", 2, "--interval", 0) == 0
+    assert "(seed 3, first file part-000003.csv)" in capsys.readouterr().err
+    gen(tmp_path / "straight", "--files", 4, "--interval", 0, "--quiet", "--seed", 3)
+    assert (tmp_path / "part-000004.csv").read_bytes() == (
+        tmp_path / "straight" / "part-000004.csv"
+    ).read_bytes()
+
+
 def test_retail_restart_continues_with_the_next_trading_day(tmp_path: Path) -> None:
     gen(tmp_path, "--dataset", "retail", "--files", 3, "--interval", 0, "--quiet")
     gen(tmp_path, "--dataset", "retail", "--files", 1, "--interval", 0, "--quiet")
@@ -172,7 +196,7 @@ def test_a_watcher_never_sees_a_partial_generated_file(tmp_path: Path) -> None:
 
 def test_sigterm_discards_the_file_being_written_and_exits_0(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "generator", "files", str(tmp_path), "--rows-per-file", "3000000",
+        [sys.executable, "-m", "generator", "files", str(tmp_path), "--rows-per-file", "1000000",
          "--interval", "0", "--seed", "1"],
         cwd=REPO, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -185,7 +209,7 @@ def test_sigterm_discards_the_file_being_written_and_exits_0(tmp_path: Path) -> 
     assert proc.returncode == 0, err
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
     for name in landed(tmp_path):
-        assert (tmp_path / name).read_bytes().count(b"\n") == 3_000_000
+        assert (tmp_path / name).read_bytes().count(b"\n") == 1_000_000
     assert "stopped:" in err
     assert "Traceback" not in err
 

@@ -35,11 +35,7 @@ def _config(args: argparse.Namespace) -> tuple[Report, Path]:
     """The report a log holds, and where it goes."""
     if not args.log.is_file():
         raise UsageError(f"no progress log at {args.log}")
-    try:
-        report = load_log(args.log)
-    except ValueError:
-        raise UsageError(f"{args.log} is not a progress log (JSON lines)") from None
-    return report, args.output or args.log.with_suffix(".html")
+    return load_log(args.log), args.output or args.log.with_suffix(".html")
 
 
 def redraw(config: tuple[Report, Path]) -> int:

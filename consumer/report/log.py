@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from consumer.progress import Listener
+from generator.errors import UsageError
 
 PARTS = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walCommit", "commitOffsets")
 
@@ -86,14 +87,26 @@ class Recorder(Listener):
 def load_log(path: Path) -> Report:
     """A report from a progress log (a torn last line, from a killed run, is left out)."""
     report = Report(settings={})
-    raws = path.read_text().splitlines()
+    try:
+        raws = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path} as a progress log: {exc}") from None
+    not_a_log = UsageError(f"{path} is not a progress log (JSON lines)")
+    if not raws:
+        raise not_a_log
     for number, raw in enumerate(raws, 1):
         try:
             line = json.loads(raw)
         except ValueError:
-            if number == len(raws):
-                break
-            raise
+            if number == len(raws) > 1:
+                break  # torn by a kill
+            raise (
+                not_a_log
+                if number == 1
+                else UsageError(f"{path} is damaged at line {number}: not JSON")
+            ) from None
+        if not isinstance(line, dict) or (number == 1 and "settings" not in line):
+            raise not_a_log
         if "settings" in line:
             report.settings = line["settings"]
         elif "progress" in line:

@@ -11,14 +11,18 @@ from generator.clock import Clock, EventTime
 from generator.datasets import resolve
 from generator.errors import UsageError
 from generator.formats import FORMATS
+from generator.manifest import Entry, format_of
 from generator.options import (
+    DAY,
     below_one,
+    file_rows,
     held,
-    non_negative_float,
     non_negative_int,
     one_of,
+    pause,
     positive_float,
     positive_int,
+    stream_count,
 )
 from generator.progress import human, rate
 from generator.spec import Bundle, Dataset
@@ -73,14 +77,16 @@ class FilesConfig:
                                  "(shop for customers)")  # fmt: skip
         object.__setattr__(self, "dataset", dataset)
         object.__setattr__(self, "directory", Path(self.directory))
-        if self.seed is None:
-            object.__setattr__(self, "seed", secrets.randbelow(2**31))
+        if self.seed is None:  # a folder that holds a stream goes on with its seed
+            recorded = self.recorded_seed()
+            seed = recorded if recorded is not None else secrets.randbelow(2**31)
+            object.__setattr__(self, "seed", seed)
         for option, convert, value in (
             ("--seed", non_negative_int, self.seed),
-            ("--rows-per-file", positive_int, self.rows_per_file),
+            ("--rows-per-file", file_rows, self.rows_per_file),
             ("--files", positive_int, self.files),
-            ("--streams", positive_int, self.streams),
-            ("--interval", non_negative_float, self.interval),
+            ("--streams", stream_count, self.streams),
+            ("--interval", pause, self.interval),
             ("--rate", positive_float, self.rate),
             ("--duration", positive_float, self.duration),
             ("--workers", positive_int, self.workers),
@@ -88,6 +94,9 @@ class FilesConfig:
             held(option, convert, value)
         if self.rate is not None and self.interval is not None:
             raise UsageError("--rate replaces --interval: give one of them")
+        if self.rate is not None and self.rows / self.rate > DAY:
+            raise UsageError(f"--rate {self.rate:g}: files of {self.rows} rows would land more "
+                             "than a day apart")  # fmt: skip
         if self.files is not None and self.duration is not None:
             raise UsageError("--files and --duration both bound the run: give one of them")
         held("--format", one_of(*FORMATS), self.format)
@@ -152,6 +161,36 @@ class FilesConfig:
     def with_header(self) -> bool:
         return self.header_of(self.ds)
 
+    def recorded_seed(self) -> int | None:
+        """The seed the folder's manifest says its files were drawn with, if any."""
+        from generator.manifest import Manifest
+
+        for folder in self.folders:
+            if folder.is_dir():
+                seeds = [e.seed for e in Manifest(folder).entries if e.seed is not None]
+                if seeds:
+                    return seeds[-1]
+        return None
+
+    def goes_on(self, folder: Path, member: Dataset, entries: list[Entry]) -> None:
+        """Refuse to go on in a folder whose landed files another seed, data set, format or
+        header made: the folder would hold two sequences (or a reader would misread one)."""
+        landed = [e for e in entries if e.seed is not None]
+        if not landed:
+            return
+        last = landed[-1]
+        given = {"--seed": (last.seed, self.seed),
+                 "--dataset": (last.dataset, member.name),
+                 "--format": (format_of(last.file), self.format),
+                 "--header": (last.header, self.header_of(member))}  # fmt: skip
+        for option, (was, now) in given.items():
+            if was != now:
+                raise UsageError(
+                    f"{folder} holds files landed with {option} {_said(was)}, not "
+                    f"{_said(now)}: a run goes on with what made the folder (or lands into "
+                    "a new folder)"
+                )
+
     def header_of(self, dataset: Dataset) -> bool:
         if self.format == "json":
             return False
@@ -173,3 +212,7 @@ class FilesSummary:
             f"{how}: {self.files} files, {self.rows} rows, {human(self.bytes)}B in "
             f"{self.seconds:.1f}s ({human(rate(self.rows, self.seconds))} rows/s) into {directory}"
         )
+
+
+def _said(value: object) -> str:
+    return ("on" if value else "off") if isinstance(value, bool) else str(value)

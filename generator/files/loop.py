@@ -38,6 +38,8 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
     for folder in config.folders:
         remove_stale_temps(folder)
     manifests = [Manifest(folder) for folder in config.folders]
+    for folder, manifest, member in zip(config.folders, manifests, members, strict=True):
+        config.goes_on(folder, member, manifest.entries)
     for manifest, member in zip(manifests, members, strict=True):
         manifest.reconcile(member.naming, member.name, config.header_of(member))
     lead = members.index(ds) if config.bundle is not None else None

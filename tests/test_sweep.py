@@ -1,0 +1,176 @@
+"""The project's own sweep of bad input: every field of every source kind, every top-level and
+naming key of a spec, and every numeric option of `generator files`, each given values of the
+wrong type, sign and size. Each run either works or is refused with one line and exit code 2;
+never a traceback, a hang or memory without bound. A new kind, field or option is swept by
+being declared: the lists below are read from the code, not typed here.
+
+The values are enumerated rather than drawn at random (a property-based library would find the
+same classes of value, at the cost of a dependency and of runs that differ from one another).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.cli import main as generator_main
+from generator.sources import KINDS
+from generator.spec import Naming
+from tests.conftest import REPO
+
+# a value of each wrong kind: text, truth, sign, size, emptiness, structure, non-finite text
+BAD = ["x", True, -3, 0, 2**70, 1e300, 1e-300, [], ["a"], {}, "2020-01-01", "nan"]
+
+# a working source of each kind that can stand alone, with the column type it fills
+WORKING: dict[str, tuple[str, dict[str, Any]]] = {
+    "faker": ("STRING", {"provider": "first_name", "size": 20}),
+    "choice": ("STRING", {"values": ["a", "b"], "weights": [1, 2]}),
+    "histogram": ("BIGINT", {"edges": [0, 10, 20], "weights": [1, 1]}),
+    "lognormal": ("BIGINT", {"median": 10, "sigma": 1, "low": 1, "high": 100}),
+    "normal": ("DOUBLE", {"mean": 0, "stddev": 1, "low": -5, "high": 5}),
+    "pattern": ("STRING", {"patterns": ["a-###"], "weights": [1]}),
+    "sequence": ("BIGINT", {"start": 1, "step": 1}),
+    "clock": ("TIMESTAMP", {}),
+    "template": ("STRING", {"text": "{n}", "parts": {"n": {"kind": "sequence"}}}),
+    "visitor": ("STRING", {"users": 10, "active": 0.5, "slot": 60, "prefix": "u-"}),
+}
+NOT_ALONE = {"entity", "reference", "time_of_day"}  # need a catalog, a bundle, days
+
+
+def toml(value: Any) -> str:
+    """A value as TOML (inline), enough for the sweep's values."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml(v)}" for k, v in value.items()) + " }"
+    return str(value)
+
+
+def spec(top: dict[str, Any], naming: dict[str, Any], column_type: str,
+         source: dict[str, Any]) -> str:  # fmt: skip
+    lines = ['name = "sweep"', 'description = "v"']
+    lines += [f"{k} = {toml(v)}" for k, v in top.items()]
+    if naming:
+        lines += ["[naming]", *(f"{k} = {toml(v)}" for k, v in naming.items())]
+    lines += ["[[columns]]", 'name = "v"', f'type = "{column_type}"',
+              f"source = {toml(source)}"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def cases() -> list[tuple[str, str]]:
+    out = []
+    assert set(KINDS) == set(WORKING) | NOT_ALONE, "a new kind: give it a working source here"
+    for kind, (column_type, fields) in WORKING.items():
+        source = {"kind": kind, **fields}
+        out.append((f"{kind}", spec({}, {}, column_type, source)))
+        names = [f.name for f in dataclasses.fields(KINDS[kind])]
+        for name in names:
+            for value in BAD:
+                text = spec({}, {}, column_type, {**source, name: value})
+                out.append((f"{kind}.{name}={value!r}", text))
+    for key in ("header", "rows_per_file"):
+        for value in BAD:
+            out.append((f"{key}={value!r}", spec({key: value}, {}, "BIGINT",
+                                                  {"kind": "sequence"})))  # fmt: skip
+    for field in dataclasses.fields(Naming):
+        for value in BAD:
+            naming = {field.name: value}
+            if field.name in ("start_date", "skip_weekdays"):
+                naming["kind"] = "daily"
+            out.append((f"naming.{field.name}={value!r}",
+                        spec({}, naming, "BIGINT", {"kind": "sequence"})))  # fmt: skip
+    return out
+
+
+def one_line_or_works(argv: list[str], capsys: pytest.CaptureFixture[str]) -> int:
+    code = generator_main(argv)
+    err = capsys.readouterr().err
+    assert code in (0, 2), (argv, code, err)
+    if code == 2:
+        assert err.count("\n") == 1 and err.startswith("generator: error: "), err
+    return code
+
+
+def test_every_field_of_every_kind_works_or_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refused = worked = 0
+    for label, text in cases():
+        path = tmp_path / "sweep.toml"
+        path.write_text(text)
+        out = tmp_path / "out"
+        code = one_line_or_works(["files", str(out), "--dataset", str(path), "--files", "2",
+                                  "--rows-per-file", "50", "--interval", "0", "--quiet",
+                                  "--seed", "1"], capsys)  # fmt: skip
+        if code == 2:
+            assert not out.exists(), label  # refused before anything is written
+            refused += 1
+        else:
+            assert len(list(out.glob("*.csv"))) == 2, label
+            worked += 1
+        if out.exists():
+            for f in out.iterdir():
+                f.unlink()
+            out.rmdir()
+    assert refused > 300 and worked > 10, (refused, worked)
+    # memory stayed bounded: no value made a pool, a file or a day without limit
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2_000_000  # KiB
+
+
+OPTIONS = ["--rows-per-file", "--interval", "--rate", "--files", "--duration", "--streams",
+           "--seed", "--workers", "--duplicates"]  # fmt: skip
+CLOCK = ["--start", "--speed", "--disorder", "--late-fraction", "--max-lateness"]
+NUMBERS = ["-1", "0", "1e300", "1e-300", "3000000000", "x", "nan", "inf", "9999-12-31T23:59:00"]
+
+
+@pytest.mark.parametrize("option", OPTIONS + CLOCK)
+def test_every_option_of_generator_files_works_or_is_one_line(
+    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = ["--dataset", "sensor"] if option in CLOCK else []
+    if option == "--duplicates":
+        dataset = ["--dataset", "activity"]
+    bound = [] if option in ("--files", "--duration") else ["--files", "2"]
+    pace = [] if option in ("--interval", "--rate") else ["--interval", "0"]
+    for value in NUMBERS:
+        out = tmp_path / f"out{NUMBERS.index(value)}"
+        argv = ["files", str(out), *dataset, *bound, *pace, "--quiet", option, value]
+        if option in ("--files", "--duration", "--interval", "--rate"):
+            # a run these values accept may rightly last for ages: run it as a person does,
+            # and stop it with Ctrl-C after a moment; it must have started and stop cleanly
+            runs_on(argv, out)
+            continue
+        code = one_line_or_works(argv, capsys)
+        if code == 2:
+            assert not out.exists(), (option, value)
+
+
+def runs_on(argv: list[str], out: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "generator", *argv], cwd=REPO,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        code = proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=10)
+    err = proc.stderr.read() if proc.stderr else ""
+    assert code in (0, 2), (argv, code, err)
+    if code == 2:
+        assert err.count("\n") == 1 and err.startswith("generator: error: "), err
+        assert not out.exists(), argv
+    else:
+        assert "Traceback" not in err, err
