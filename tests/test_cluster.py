@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from generator import PERSON
-from generator.files import FilesConfig, run
 from tests.conftest import REPO
 from tests.socket_helpers import config, running
 
@@ -33,23 +31,21 @@ import json, os, sys
 from pyspark.sql import SparkSession
 from consumer.cli import main
 from consumer.source import register
-url, folder, out, checkpoint, port, socket_out = sys.argv[1:]
+url, port, socket_out = sys.argv[1:]
 spark = SparkSession.builder.master(url).appName("on a cluster").getOrCreate()
-# one driver for all three (a driver and its executors take half a minute to start):
-# the files consumer and the socket consumer, their command lines as given, joining this
-# session ...
-code = main(["files", folder, "--master", url, "--available-now", "--sink", "parquet",
-             "--output", out, "--checkpoint", checkpoint])
+# one driver for both (a driver and its executors take half a minute to start; the lesson's
+# own step runs `consumer files` on the cluster): the socket consumer, its command line as
+# given, joining this session ...
 socket_code = main(["socket", "--host", "127.0.0.1", "--port", port, "--master", url,
                     "--sink", "parquet", "--output", socket_out, "--checkpoint",
-                    socket_out + "-checkpoint", "--quiet"])
+                    socket_out + "-checkpoint"])
 # ... and the synthetic source
 register(spark)
 df = (spark.read.format("synthetic").option("dataset", "person").option("seed", 12)
-      .option("rows", 40000).option("numPartitions", 6).load())
+      .option("rows", 20000).option("numPartitions", 4).load())
 # a Python worker runs in its executor's own work folder: where each partition was drawn
 where = df.rdd.mapPartitions(lambda rows: [(os.getcwd(), sum(1 for _ in rows))]).collect()
-print(json.dumps({"code": code, "socket_code": socket_code, "where": where,
+print(json.dumps({"socket_code": socket_code, "where": where,
                   "rows": [list(r) for r in df.collect()]}))
 spark.stop()
 """
@@ -58,7 +54,7 @@ spark.stop()
 def test_lesson_9_and_the_consumers_on_its_cluster(spark: Any, tmp_path: Path) -> None:
     """Lesson 9's commands in order, each its own process as a person runs them — land files,
     start a cluster, run `consumer files` on it, stop it — and, on the cluster the lesson
-    started, before it stops: the files and socket consumers under one driver, and the
+    started, before it stops: the socket consumer and, under the same driver, the
     synthetic source drawing on both executors."""
     from tests.test_lessons import steps
 
@@ -105,12 +101,9 @@ def check_the_consumers_on(cluster: str, spark: Any, tmp_path: Path) -> None:
     from generator.datasets import PERSON as person
     from generator.rows import table
 
-    landed = run(FilesConfig(tmp_path / "in", PERSON, seed=21, rows_per_file=500, interval=0,
-                             files=3, quiet=True)).rows  # fmt: skip
-    paths = [str(tmp_path / name) for name in ("in", "out", "ckpt")]
     with running(config(rate=2000, count=4000)) as server:
         proc = subprocess.run(
-            [sys.executable, "-c", ON_THE_CLUSTER, cluster, *paths, str(server.port),
+            [sys.executable, "-c", ON_THE_CLUSTER, cluster, str(server.port),
              str(tmp_path / "socket-out")],
             cwd=REPO, capture_output=True, text=True, timeout=400, env=_env(),
         )  # fmt: skip
@@ -121,15 +114,11 @@ def check_the_consumers_on(cluster: str, spark: Any, tmp_path: Path) -> None:
     written = spark.read.parquet(str(tmp_path / "socket-out"))
     assert written.count() == 4000
     assert written.where("age IS NULL").count() == 0
-    # the files consumer
-    assert got["code"] == 0
     assert f"on {cluster}" in proc.stderr
-    assert proc.stderr.count("consumer: files batch ") == 3
-    assert spark.read.parquet(str(tmp_path / "out")).count() == landed == 1500
     # the synthetic source
     executors = {folder for folder, _ in got["where"]}
     assert len(executors) == 2, executors  # both executors drew rows
-    assert sum(n for _, n in got["where"]) == 40000
+    assert sum(n for _, n in got["where"]) == 20000
     # and the rows are the local run's: the seed's sequence, drawn here without Spark
-    local = table(person, 12, 0, 40000).to_pylist()
+    local = table(person, 12, 0, 20000).to_pylist()
     assert got["rows"] == [list(r.values()) for r in local]
