@@ -86,58 +86,32 @@ def positive_float(text: str | float) -> float:
 
 YEAR = 31_536_000  # seconds: the longest a clock's disorder or lateness can be
 DAY = 86_400  # seconds: the longest pause between two files or lines
-
-
-def up_to(most: float, what: str) -> Callable[[str | float], float]:
-    """A converter to a number from 0 to `most` (`what` says the limit in words)."""
-
-    def convert(text: str | float) -> float:
-        value = non_negative_float(text)
-        if value > most:
-            raise OptionError(f"must be at most {most:,.0f} ({what}), not {text}")
-        return value
-
-    return convert
-
-
-def clock_speed(text: str | float) -> float:
-    """Simulated seconds per real second: more than 0, at most a million (about 11.6 days a
-    second), so that the clock of a long run stays within Spark's timestamps."""
-    value = positive_float(text)
-    if value > 1_000_000:
-        raise OptionError(f"must be at most 1,000,000 (simulated seconds a second), not {text}")
-    return value
-
-
-def count_up_to(most: int, what: str) -> Callable[[str | int], int]:
-    """A converter to a whole number from 1 to `most` (`what` says why the limit)."""
-
-    def convert(text: str | int) -> int:
-        value = positive_int(text)
-        if value > most:
-            raise OptionError(f"must be at most {most:,} ({what}), not {value}")
-        return value
-
-    return convert
-
-
 FILE_ROWS = 1_000_000  # the most rows one file (or one spec's rows_per_file) holds
 
-
-def file_rows(text: str | int) -> int:
-    """Rows a file: 1 to a million (a file is drawn in memory; land more files for more)."""
-    value = positive_int(text)
-    if value > FILE_ROWS:
-        raise OptionError(f"must be at most {FILE_ROWS:,} (land more files), not {value}")
-    return value
+N = TypeVar("N", int, float)
 
 
-def clock_step(text: str | float) -> float:
-    """Simulated seconds from one row to the next: more than 0, at most a year."""
-    value = positive_float(text)
-    if value > YEAR:
-        raise OptionError(f"must be at most {YEAR:,} (a year in seconds), not {text}")
-    return value
+def at_most(convert: Callable[[Any], N], most: N, why: str) -> Callable[[Any], N]:
+    """`convert`, and no more than `most` (`why` says the limit in words): the bounds that keep
+    a value from running away with memory or time."""
+
+    def bounded(text: Any) -> N:
+        value = convert(text)
+        if value > most:
+            raise OptionError(f"must be at most {most:,.0f} ({why}), not {text}")
+        return value
+
+    return bounded
+
+
+file_rows = at_most(positive_int, FILE_ROWS, "land more files")  # a file is drawn in memory
+pause = at_most(non_negative_float, float(DAY), "a day in seconds")  # between two files (or lines)
+stream_count = at_most(positive_int, 1000, "a folder each")  # --streams
+clock_gap = at_most(non_negative_float, float(YEAR), "a year in seconds")  # disorder, lateness
+clock_step = at_most(positive_float, float(YEAR), "a year in seconds")  # seconds from row to row
+# simulated seconds per real second: about 11.6 days a second keeps a long run's clock within
+# Spark's timestamps
+clock_speed = at_most(positive_float, 1e6, "simulated seconds a second")
 
 
 def clock_start(text: str | dt.datetime) -> dt.datetime:
@@ -147,11 +121,6 @@ def clock_start(text: str | dt.datetime) -> dt.datetime:
     if not 1900 <= value.year < 2500:
         raise OptionError(f"must be from 1900 to 2499, not {value.isoformat()}")
     return value
-
-
-pause = up_to(DAY, "a day in seconds")  # seconds between two files (or lines)
-clock_gap = up_to(YEAR, "a year in seconds")  # a clock's disorder or lateness
-stream_count = count_up_to(1000, "a folder each")  # --streams
 
 
 def fraction(text: str | float) -> float:
