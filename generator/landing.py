@@ -52,8 +52,15 @@ def land(
         raise FileExistsError(f"refusing to overwrite {final}")
     temp = folder / temp_name(name)
     try:
-        # opened inside the try: an interrupt that comes as the temp file is made removes it
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        # opened inside the try: an interrupt that comes as the temp file is made removes it.
+        # Made new (O_EXCL, O_NOFOLLOW): a link planted at the temp name is removed, never
+        # written through, so nothing lands outside the folder
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        try:
+            fd = os.open(temp, flags, 0o644)
+        except FileExistsError:
+            os.unlink(temp)
+            fd = os.open(temp, flags, 0o644)
         try:
             write_all(fd, chunks)
         finally:

@@ -25,13 +25,15 @@ class RowSource:
     """Lines of one data set and seed, without a header, in order, for ever."""
 
     def __init__(
-        self, dataset: Dataset, seed: int, clock: Clock | None = None, fmt: str = "csv"
-    ) -> None:
+        self, dataset: Dataset, seed: int, clock: Clock | None = None, fmt: str = "csv",
+        engine: Engine | None = None,
+    ) -> None:  # fmt: skip
         self._format = fmt
         self._event_time = dataset.event_time_column
         self._times = np.zeros(0, dtype=np.int64)  # event seconds of the chunk's lines
         self.last_times = np.zeros(0, dtype=np.int64)  # ... of the lines `take` gave last
-        self._engine = Engine(dataset, seed, clock=clock)
+        # an engine may be shared (it is thread-safe): its pools and segments made once
+        self._engine = engine if engine is not None else Engine(dataset, seed, clock=clock)
         self._row = 0  # the next row to draw
         self._body: bytes = b""
         self._ends = np.zeros(0, dtype=np.int64)  # end offset of each line of the chunk

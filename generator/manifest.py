@@ -71,6 +71,9 @@ class Manifest:
         self.folder = folder
         self.path = folder / MANIFEST
         self.entries: list[Entry] = []
+        if self.path.is_symlink():
+            raise UsageError(f"{self.path} is a symbolic link: a folder's manifest must be its "
+                             "own file (remove the link)")  # fmt: skip
         if self.path.exists():
             self._load()
 
@@ -117,9 +120,16 @@ class Manifest:
     def add(self, entry: Entry) -> None:
         # no fsync: the file it describes is fsynced, and a line lost or torn in a crash is
         # cut off or written again (from the file) when the folder is next opened
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
         try:
-            os.write(fd, entry.line().encode())
+            before = os.fstat(fd).st_size
+            view = memoryview(entry.line().encode())
+            try:
+                while view:  # os.write may write less than asked (a disk filling up)
+                    view = view[os.write(fd, view) :]
+            except OSError:
+                os.ftruncate(fd, before)  # no torn line: the file is re-added at next start
+                raise
         finally:
             os.close(fd)
         self.entries.append(entry)

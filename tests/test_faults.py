@@ -135,6 +135,28 @@ def test_file_size_limit_mid_run_one_line_and_landed_files_untouched(tmp_path: P
         assert data.count(b"\n") == entry["rows"] == 20000
 
 
+def test_a_full_disk_with_answer_keys_is_one_line_too(tmp_path: Path) -> None:
+    """An event-time data set keeps an answer key, saved as it goes and at the end: a disk
+    that cannot take it (a 1 kB file-size limit) is one line, exit 1, never a traceback."""
+    proc = subprocess.Popen(
+        gen_cmd(tmp_path, "--dataset", "sensor", "--rows-per-file", "2000", "--interval",
+                "0.3", "--seed", "2", "--quiet"),
+        cwd=REPO, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "_truth.jsonl").exists() or len(visible(tmp_path)) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (1_000, 1_000))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith((f"generator: error: cannot write {tmp_path}/part-00000",
+                           "generator: error: cannot save the answer keys: File too large"))
+    entries = manifest(tmp_path)  # every line whole, each naming a file that is there
+    assert [e["file"] for e in entries] == visible(tmp_path)
+
+
 def test_manifest_lists_every_file_and_reconciles_after_a_crash(tmp_path: Path) -> None:
     assert subprocess.run(gen_cmd(tmp_path, "--files", "2", "--interval", "0", "--seed", "4",
                                   "--quiet"), cwd=REPO).returncode == 0  # fmt: skip

@@ -124,6 +124,27 @@ def test_a_restart_goes_on_with_what_made_the_folder_or_is_refused(
     ).read_bytes()
 
 
+def test_links_planted_in_the_folder_never_make_it_write_outside(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A symbolic link at a temp file's name, at a truth file's name or in place of the
+    manifest: nothing outside the folder is written, changed or removed."""
+    folder, outside = tmp_path / "in", tmp_path / "outside"
+    folder.mkdir()
+    outside.write_text("precious\n")
+    (folder / ".part-000001.csv.tmp").symlink_to(outside)
+    (folder / "_truth.jsonl").symlink_to(outside)
+    assert gen(folder, "--dataset", "sensor", "--files", 2, "--interval", 0, "--quiet",
+               "--seed", 1) == 0  # fmt: skip
+    assert outside.read_text() == "precious\n"
+    assert len(landed(folder)) == 2 and not (folder / "_truth.jsonl").is_symlink()
+    (folder / "_manifest.jsonl").unlink()
+    (folder / "_manifest.jsonl").symlink_to(outside)
+    assert gen(folder, "--dataset", "sensor", "--files", 1, "--interval", 0) == 2
+    assert "_manifest.jsonl is a symbolic link" in capsys.readouterr().err
+    assert outside.read_text() == "precious\n"
+
+
 def test_retail_restart_continues_with_the_next_trading_day(tmp_path: Path) -> None:
     gen(tmp_path, "--dataset", "retail", "--files", 3, "--interval", 0, "--quiet")
     gen(tmp_path, "--dataset", "retail", "--files", 1, "--interval", 0, "--quiet")

@@ -105,7 +105,7 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
                     names.append(file_name(members[stream].naming, made.index, config.format))
                 keys.add([(stream, made.table) for stream, made in tick])
                 if time.monotonic() - saved >= TRUTH_EVERY:
-                    keys.save()
+                    save_keys(keys, files)
                     saved = time.monotonic()
                 made = dict(tick)[lead] if lead is not None else tick[0][1]
                 files, rows, size = files + 1, rows + made.rows, size + made.size
@@ -126,12 +126,28 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
             interrupted = True  # land() has already removed the file it was writing
         finally:
             maker.close()
-            keys.save()
+            failing = sys.exc_info()[1] is not None
+            try:
+                save_keys(keys, files)
+            except LandingFailed:
+                if not failing:
+                    raise  # else the first failure is the one to tell
     summary = FilesSummary(files, rows, size, time.monotonic() - start, interrupted, tuple(names))
     status.clear()
     if not config.quiet:
         print(f"generator: {summary.line(config.directory)}", file=err)
     return summary
+
+
+def save_keys(keys: Keys, files: int) -> None:
+    """Save the answer keys; a disk that cannot take them is one line, exit 1, as a file."""
+    try:
+        keys.save()
+    except OSError as exc:
+        raise LandingFailed(
+            f"cannot save the answer keys: {exc.strerror or exc}; {files} files landed before "
+            "are complete (the keys are rebuilt from them at the next start)"
+        ) from None
 
 
 def resume_point(config: FilesConfig, manifests: list[Manifest]) -> tuple[int, int, int]:

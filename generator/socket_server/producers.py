@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from generator.answers import WindowsKey
+from generator.engine import Engine
 from generator.lines import RowSource
 from generator.socket_server.client import Client, Clients
 from generator.socket_server.config import SocketConfig
@@ -93,7 +94,17 @@ class Broadcast(Producer):
 
 
 class Each(Producer):
-    """A stream of its own for every client, from the seed's first row; --count bounds each."""
+    """A stream of its own for every client, from the seed's first row; --count bounds each.
+
+    The clients share one engine, made (value pools filled) before the server listens: a
+    client that connects costs its own place in the sequence, not a new set of Faker pools
+    built on the event loop while the others wait.
+    """
+
+    def __init__(self, config: SocketConfig, clients: Clients) -> None:
+        super().__init__(config, clients)
+        assert config.seed is not None
+        self.engine = Engine(config.ds, config.seed, clock=config.clock)
 
     async def run(self) -> None:
         streams: set[asyncio.Task[None]] = set()
@@ -112,7 +123,7 @@ class Each(Producer):
     async def _one(self, client: Client) -> None:
         cfg = self.config
         assert cfg.seed is not None
-        source = RowSource(cfg.ds, cfg.seed, cfg.clock, cfg.format)
+        source = RowSource(cfg.ds, cfg.seed, cfg.clock, cfg.format, engine=self.engine)
         try:
             await self.stream(source, lambda: [] if client.gone.is_set() else [client])
             client.finish()
