@@ -151,8 +151,12 @@ def test_a_full_disk_with_answer_keys_is_one_line_too(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert err.startswith((f"generator: error: cannot write {tmp_path}/part-00000",
-                           "generator: error: cannot save the answer keys: File too large"))
+    assert err.startswith(
+        (
+            f"generator: error: cannot write {tmp_path}/part-00000",
+            "generator: error: cannot save the answer keys: File too large",
+        )
+    )
     entries = manifest(tmp_path)  # every line whole, each naming a file that is there
     assert [e["file"] for e in entries] == visible(tmp_path)
 
