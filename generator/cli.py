@@ -19,7 +19,13 @@ from generator.clock import (
     event_time_of,
 )
 from generator.datasets import BUNDLES, DATASETS, get
-from generator.errors import EXIT_FAILED, EXIT_USAGE, LandingFailed, UsageError
+from generator.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    LandingFailed,
+    UsageError,
+)
 from generator.options import (
     Parser,
     add_event_time_arguments,
@@ -373,6 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     except LandingFailed as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        # Ctrl-C before a run's own handling began (while it starts up): nothing was landed
+        # half-way (files land whole or not at all); one line, the shell's code for Ctrl-C
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `python -m generator schema person | head -1`: the reader left; nothing is wrong
         sys.stderr.close()

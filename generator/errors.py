@@ -11,5 +11,6 @@ class LandingFailed(Exception):
     """A file could not be landed (disk full, a size limit, permissions): one line, exit 1."""
 
 
+EXIT_INTERRUPTED = 130  # Ctrl-C while starting up, as shells report it
 EXIT_USAGE = 2
 EXIT_FAILED = 1

@@ -10,6 +10,7 @@ every landed file can be verified.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import zlib
@@ -149,6 +150,29 @@ class Manifest:
             rows = data.count(b"\n") - (1 if header else 0)
             self.add(Entry(name, rows, len(data), zlib.crc32(data), None, dataset, header))
         return missing
+
+
+def last_seed(folder: Path) -> int | None:
+    """The seed of the newest manifest line that has one, read from the file's end (a start
+    reads the whole manifest once, later; this is the config's look before it)."""
+    path = folder / MANIFEST
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            tail = 65_536
+            while True:
+                f.seek(max(0, size - tail))
+                lines = f.read().split(b"\n")[1 if size > tail else 0 :]
+                for raw in reversed(lines):
+                    with contextlib.suppress(ValueError, AttributeError):
+                        seed = json.loads(raw).get("seed")
+                        if type(seed) is int:
+                            return seed
+                if tail >= size:
+                    return None
+                tail *= 4
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 def read_manifests(folders: list[Path]) -> list[tuple[Path, Entry]]:

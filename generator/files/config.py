@@ -11,7 +11,7 @@ from generator.clock import Clock, EventTime
 from generator.datasets import resolve
 from generator.errors import UsageError
 from generator.formats import FORMATS
-from generator.manifest import Entry, format_of
+from generator.manifest import Entry, format_of, last_seed
 from generator.options import (
     DAY,
     below_one,
@@ -162,14 +162,11 @@ class FilesConfig:
         return self.header_of(self.ds)
 
     def recorded_seed(self) -> int | None:
-        """The seed the folder's manifest says its files were drawn with, if any."""
-        from generator.manifest import Manifest
-
+        """The seed the folders' manifests say their files were drawn with, if any."""
         for folder in self.folders:
-            if folder.is_dir():
-                seeds = [e.seed for e in Manifest(folder).entries if e.seed is not None]
-                if seeds:
-                    return seeds[-1]
+            seed = last_seed(folder)
+            if seed is not None:
+                return seed
         return None
 
     def goes_on(self, folder: Path, member: Dataset, entries: list[Entry]) -> None:
