@@ -138,6 +138,7 @@ CLOCK = ["--start", "--speed", "--disorder", "--late-fraction", "--max-lateness"
 NUMBERS = ["-1", "0", "1e300", "1e-300", "3000000000", "x", "nan", "inf", "9999-12-31T23:59:00"]
 
 
+@pytest.mark.slow  # some of its runs are processes, stopped with Ctrl-C once they start
 @pytest.mark.parametrize("option", OPTIONS + CLOCK)
 def test_every_option_of_generator_files_works_or_is_one_line(
     option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
