@@ -60,16 +60,28 @@ status() {
 }
 
 stop() {
-  local f pid
+  local f pid entry left stopping=()
+  # every process told at once, then waited for (up to 5 s, then killed)
   for f in "$dir"/worker-*.pid "$dir"/master.pid; do
     [ -e "$f" ] || continue
     pid=$(cat "$f")
     if kill -0 "$pid" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-      echo "stopped $(basename "$f" .pid) (pid $pid)"
+      stopping+=("$f:$pid")
+    else
+      rm -f "$f"
     fi
+  done
+  for _ in $(seq 50); do
+    left=0
+    for entry in "${stopping[@]}"; do kill -0 "${entry##*:}" 2>/dev/null && left=1; done
+    [ "$left" = 0 ] && break
+    sleep 0.1
+  done
+  for entry in "${stopping[@]}"; do
+    f=${entry%:*} pid=${entry##*:}
+    kill -9 "$pid" 2>/dev/null || true
+    echo "stopped $(basename "$f" .pid) (pid $pid)"
     rm -f "$f"
   done
   rm -f "$dir/master-url"
@@ -83,6 +95,24 @@ launch() {  # name, then the spark-class arguments
   echo $! >"$dir/$name.pid"
 }
 
+wait_for() {  # until the master's status page says it leads, with N workers alive
+  "$python" - "$webui" "$1" <<'EOF'
+import json, sys, time, urllib.request
+webui, want = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 90
+while time.monotonic() < deadline:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{webui}/json/", timeout=2) as r:
+            state = json.load(r)
+            if state.get("status") == "ALIVE" and state.get("aliveworkers", 0) >= want:
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.2)
+sys.exit(1)
+EOF
+}
+
 start() {
   mkdir -p "$dir"
   if alive "$dir/master.pid"; then
@@ -94,27 +124,19 @@ start() {
   launch master org.apache.spark.deploy.master.Master \
     --host 127.0.0.1 --port "$port" --webui-port "$webui"
   local url=spark://127.0.0.1:$port k
+  # the workers start once the master leads: a worker that finds no master retries only after
+  # 5 to 15 s (Spark's first registration back-off)
+  if ! wait_for 0; then
+    echo "cluster.sh: error: the master did not start within 90 s; logs in $dir" >&2
+    stop >&2
+    exit 1
+  fi
   for k in $(seq 1 "$workers"); do
     launch "worker-$k" org.apache.spark.deploy.worker.Worker \
       --host 127.0.0.1 --cores "$cores" --memory "$memory" --webui-port 0 \
       --work-dir "$dir/work-$k" "$url"
   done
-  # wait until the master's status page counts every worker alive
-  if ! "$python" - "$webui" "$workers" <<'EOF'
-import json, sys, time, urllib.request
-webui, want = sys.argv[1], int(sys.argv[2])
-deadline = time.monotonic() + 90
-while time.monotonic() < deadline:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{webui}/json/", timeout=2) as r:
-            if json.load(r).get("aliveworkers", 0) >= want:
-                sys.exit(0)
-    except OSError:
-        pass
-    time.sleep(0.5)
-sys.exit(1)
-EOF
-  then
+  if ! wait_for "$workers"; then
     echo "cluster.sh: error: the workers did not register within 90 s; logs in $dir" >&2
     stop >&2
     exit 1
