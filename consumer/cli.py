@@ -13,6 +13,7 @@ import sys
 from consumer import (
     arguments,
     files_app,
+    interrupt,
     join_app,
     multi_app,
     report,
@@ -24,7 +25,7 @@ from consumer import (
 )
 from consumer.commands import Command
 from consumer.errors import EXIT_FAILED, StreamFailed
-from generator.errors import EXIT_USAGE, UsageError
+from generator.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from generator.options import Parser
 
 PROG = "consumer"
@@ -77,18 +78,30 @@ def main(argv: list[str] | None = None) -> int:
 
     # in-process callers (tests) may have Spark running already: join it, and leave it running
     joined = SparkContext._active_spark_context is not None
-    spark = build_session(session)
-    try:
-        command.run(spark, config)
-    except UsageError as exc:  # found once Spark runs: a source's option, a checkpoint's
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StreamFailed as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-    finally:
-        if not joined:
-            spark.stop()
+    # one Ctrl-C stops the run cleanly (the report and progress log written), a second at once
+    with interrupt.handled():
+        try:
+            with interrupt.kept():
+                spark = build_session(session)
+        except KeyboardInterrupt:  # while the JVM starts: it ends with this process
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        try:
+            if interrupt.take():  # pressed while the session was being built
+                raise KeyboardInterrupt
+            command.run(spark, config)
+        except UsageError as exc:  # found once Spark runs: a source's option, a checkpoint's
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except StreamFailed as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+        finally:
+            if not joined:
+                spark.stop()
+        if interrupt.take():  # pressed while Spark finished a step it could not leave
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
     return 0

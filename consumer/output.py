@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
+from consumer import interrupt
 from consumer.errors import StreamFailed
 from generator.errors import UsageError
 
@@ -116,7 +117,7 @@ def batch_lines(spark: SparkSession, quiet: bool, err: TextIO | None = None) -> 
 
 
 @contextmanager
-def quieter_log(spark: SparkSession, level: str) -> Iterator[None]:
+def quieter_log(spark: SparkSession, level: str, restore: bool = True) -> Iterator[None]:
     """Spark's log at FATAL for the block (expected failures), then back at `level`."""
     from consumer.session import is_remote
 
@@ -127,7 +128,8 @@ def quieter_log(spark: SparkSession, level: str) -> Iterator[None]:
     try:
         yield
     finally:
-        spark.sparkContext.setLogLevel(level)
+        if restore:
+            spark.sparkContext.setLogLevel(level)
 
 
 def deliver_pending_events(spark: SparkSession, listener: Listener,
@@ -180,6 +182,8 @@ def await_all(
     outcome = "finished"
     try:
         while any(q.isActive for q in queries):
+            if interrupt.take():  # Ctrl-C while a py4j call waited (consumer/interrupt.py)
+                raise KeyboardInterrupt
             if deadline is not None and time.monotonic() >= deadline:
                 print(f"consumer: {timeout:g}s timeout: stopping", file=err, flush=True)
                 outcome = f"timed out after {timeout:g} s (--timeout)"
@@ -204,7 +208,11 @@ def await_all(
         print("consumer: interrupted: stopping", file=err, flush=True)
         outcome = "interrupted (Ctrl-C)"
     finally:
-        quiet = quieter_log(*quiet_stop) if quiet_stop is not None else contextlib.nullcontext()
+        # a batch cut short by Ctrl-C logs its tasks' aborts after the stop returns: the log
+        # stays quiet then (the next consumer run sets its level again)
+        keep = outcome.startswith("interrupted")
+        quiet = (quieter_log(*quiet_stop, restore=not keep) if quiet_stop is not None
+                 else contextlib.nullcontext())  # fmt: skip
         with quiet:
             for q in queries:
                 q.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -80,22 +81,36 @@ def _env() -> dict[str, str]:
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_python_m_consumer_console_run(tmp_path: Path) -> None:
-    """A whole run as a user types it: its own Spark, console sink, the seed's options; and
-    while it runs, everything its Spark listens on is on loopback (the UI included)."""
+def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> None:
+    """A whole run as a user types it: its own Spark, console sink, the notes' options; while
+    it runs, everything its Spark listens on is on loopback (the UI included). Ctrl-C, as a
+    terminal sends it (to the process group), stops it cleanly: one line, no traceback, the
+    report and the progress log written. Beside it, a second run gets Ctrl-C twice: the second
+    ends it at once."""
     _person_files(tmp_path / "in")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "consumer", "files", str(tmp_path / "in"), "--available-now",
-         "--master", "local[1]", "--num-rows", "2", "--no-truncate", "--log-level", "error",
-         "--conf", "spark.sql.shuffle.partitions=3", "--conf", "spark.ui.port=0",
-         "--app-name", "console-run"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+    args = ["--master", "local[1]", "--log-level", "error", "--conf", "spark.ui.port=0"]
+    proc = _terminal(
+        [sys.executable, "-m", "consumer", "files", str(tmp_path / "in"), *args,
+         "--num-rows", "2", "--no-truncate", "--conf", "spark.sql.shuffle.partitions=3",
+         "--app-name", "console-run", "--report", str(tmp_path / "report.html"),
+         "--progress-log", str(tmp_path / "progress.jsonl")],
     )  # fmt: skip
+    twice = _terminal([sys.executable, "-m", "consumer", "files", "--synthetic", "--rate", "50",
+                       *args])  # fmt: skip
     heard: set[tuple[str, int]] = set()
-    while proc.poll() is None:
-        heard |= listening(proc.pid)
-        time.sleep(0.05)
-    out, err = proc.communicate(timeout=300)
+    err = ""
+    for p in (proc, twice):  # each runs its batches
+        deadline = time.monotonic() + 120
+        while (p.err.count("batch ") < (3 if p is proc else 1) and p.poll() is None
+               and time.monotonic() < deadline):  # fmt: skip
+            heard |= listening(proc.pid)
+            time.sleep(0.05)
+    assert proc.poll() is None and twice.poll() is None, proc.err + twice.err
+    os.killpg(proc.pid, signal.SIGINT)
+    os.killpg(twice.pid, signal.SIGINT)
+    time.sleep(0.1)  # ... and again, while it stops
+    os.killpg(twice.pid, signal.SIGINT)
+    out, err = proc.finish()
     assert proc.returncode == 0, err
     assert "consumer: console-run on local[1] (Spark UI at http://127.0.0.1:" in err
     assert len(heard) >= 2, heard  # the driver and the UI, at least
@@ -104,6 +119,47 @@ def test_python_m_consumer_console_run(tmp_path: Path) -> None:
     assert out.count("only showing top 2 rows") == 3
     assert err.count("consumer: files batch ") == 3
     assert "|result" in out
+    # one Ctrl-C: one line, no traceback, and what the run keeps is written
+    after = err[err.index("consumer: interrupted: stopping") :]
+    assert after.splitlines()[1:] == [f"consumer: report written to {tmp_path / 'report.html'}"]
+    assert "Traceback" not in err and "Error" not in err, err
+    assert "Outcome: interrupted (Ctrl-C)" in (tmp_path / "report.html").read_text()
+    assert (tmp_path / "progress.jsonl").read_text().count("\n") >= 3
+    # twice: the second ends it at once, with one line
+    _, err = twice.finish()
+    assert twice.returncode == 130, err
+    assert err.rstrip().endswith("consumer: interrupted again: exiting now"), err
+    assert "Traceback" not in err, err
+
+
+class _Terminal(subprocess.Popen[str]):
+    """A process started as a terminal starts it (its own process group), its stderr read as
+    it comes."""
+
+    err = ""
+
+    def finish(self) -> tuple[str, str]:
+        assert self.stdout is not None
+        out = self.stdout.read()
+        self.wait(60)
+        self.reader.join(10)
+        return out, self.err
+
+
+def _terminal(argv: list[str]) -> _Terminal:
+    import threading
+
+    proc = _Terminal(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                     env=_env(), start_new_session=True)  # fmt: skip
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            proc.err += line
+
+    proc.reader = threading.Thread(target=read, daemon=True)  # type: ignore[attr-defined]
+    proc.reader.start()  # type: ignore[attr-defined]
+    return proc
 
 
 def listening(pid: int) -> set[tuple[str, int]]:
