@@ -58,8 +58,10 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     if _pressed.is_set():
         # the second Ctrl-C: no clean stop, no traceback, now; the JVM too (left to end with
         # its parent, it would log the queries it cuts short)
-        _kill_the_jvm()
         os.write(2, b"consumer: interrupted again: exiting now\n")
+        # nothing after that line: a Python thread talking to the JVM would print its loss
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+        _kill_the_jvm()
         os._exit(EXIT_INTERRUPTED)
     _pressed.set()
     if _inside_py4j(frame):
