@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,11 +81,20 @@ def start(
     modes: Sequence[OutputMode],
     name: str,
     checkpoint_suffix: str = "",
+    labelled: bool = False,
 ) -> StreamingQuery:
     """Start `df` as query `name` into the configured sink; `modes`: the output modes its query
-    allows, the first being its default."""
+    allows, the first being its default. `labelled`: one of several queries of a run, whose
+    console tables say which query they are."""
+    from consumer.session import is_remote
+
     writer = df.writeStream.outputMode(output.mode(modes)).queryName(name)
-    writer = writer.format(output.target)
+    if output.target == "console" and labelled and not is_remote(df.sparkSession):
+        # Spark's console sink prints "Batch: 0" for each query, at the same moment: the
+        # tables of two queries interleave, unlabelled. The same table, labelled, one at a time
+        writer = writer.foreachBatch(_console_table(name, output.num_rows, output.truncate))
+    else:
+        writer = writer.format(output.target)
     if output.target == "console":
         writer = writer.option("numRows", output.num_rows).option("truncate", output.truncate)
     if output.sink in FILE_SINKS:
@@ -97,6 +107,25 @@ def start(
     elif output.trigger_seconds is not None:
         writer = writer.trigger(processingTime=f"{output.trigger_seconds:g} seconds")
     return writer.start()
+
+
+_CONSOLE = threading.Lock()
+
+
+def _console_table(name: str, num_rows: int, truncate: bool) -> Callable[[DataFrame, int], None]:
+    """A console sink's table, as Spark prints it, with the query's name beside the batch."""
+
+    def show(batch: DataFrame, batch_id: int) -> None:
+        # the whole batch read, as Spark's console sink reads it (a show alone would read only
+        # the rows it shows, and the batch's input count would say so)
+        rows = batch.sparkSession.createDataFrame(batch.collect(), batch.schema)
+        rule = "-" * 43
+        with _CONSOLE:
+            print(f"{rule}\nBatch: {batch_id} ({name})\n{rule}")
+            rows.show(num_rows, truncate)
+            sys.stdout.flush()
+
+    return show
 
 
 @contextmanager

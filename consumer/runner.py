@@ -133,7 +133,8 @@ def _run(
                     if isinstance(other, FolderInput):
                         wait_for_folder(other.directory, err, timeout)
                 df = s.query(s.source.frame(spark), *(o.frame(spark) for o in s.others))
-                return start(df, output, modes, s.name, s.checkpoint_suffix)
+                return start(df, output, modes, s.name, s.checkpoint_suffix,
+                             labelled=len(streams) > 1)  # fmt: skip
 
             if isinstance(s.source, FolderInput):  # --timeout bounds the wait for it too
                 wait_for_folder(s.source.directory, err, timeout)

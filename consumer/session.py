@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from generator.spec import Dataset
@@ -15,6 +19,8 @@ if TYPE_CHECKING:
 
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 LOOPBACK = "127.0.0.1"
+JAVA_OPTIONS = "spark.driver.extraJavaOptions"  # read when the driver's JVM starts
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 LOG_LEVELS = ("ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF")
 
 
@@ -79,7 +85,12 @@ def build_session(config: SessionConfig, err: TextIO | None = None) -> SparkSess
             builder = builder.config(key, os.environ["SPARK_LOCAL_IP"])
     for key, value in config.conf:
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    builder = builder.config(JAVA_OPTIONS, _java_options(dict(config.conf).get(JAVA_OPTIONS)))
+    from pyspark import SparkContext
+
+    launching = SparkContext._gateway is None
+    with _without_jvm_notices() if launching else contextlib.nullcontext():
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(config.log_level)
     if not config.quiet:
         ui = spark.sparkContext.uiWebUrl
@@ -90,6 +101,46 @@ def build_session(config: SessionConfig, err: TextIO | None = None) -> SparkSess
             flush=True,
         )
     return spark
+
+
+# what the JVM itself prints as it starts, before any log configuration applies: Spark's
+# launcher always adds --add-modules=jdk.incubator.vector, and Java says so on stderr
+JVM_NOTICES = ("WARNING: Using incubator modules:",)
+
+
+@contextlib.contextmanager
+def _without_jvm_notices() -> Iterator[None]:
+    """The driver's JVM started with a stderr of its own that passes everything on but the
+    lines of JVM_NOTICES (the JVM keeps that stderr for its life; this process's is as it was
+    once the block ends)."""
+    read_end, write_end = os.pipe()
+    ours = os.dup(2)
+    sys.stderr.flush()
+    os.dup2(write_end, 2)  # the JVM inherits fd 2 as it is now
+    os.close(write_end)
+
+    def forward() -> None:
+        with os.fdopen(read_end, "rb") as pipe, os.fdopen(os.dup(ours), "wb", 0) as out:
+            for line in pipe:
+                if not line.decode(errors="replace").startswith(JVM_NOTICES):
+                    out.write(line)
+
+    threading.Thread(target=forward, name="jvm-stderr", daemon=True).start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(ours, 2)
+        os.close(ours)
+
+
+def _java_options(given: str | None) -> str:
+    """The driver's JVM options: the consumer's log configuration (consumer/log4j2.properties:
+    no warnings at every start that are no one's fault), unless the user names their own."""
+    if given is not None and "log4j2.configurationFile" in given:
+        return given
+    ours = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
+    return f"{ours} {given}" if given else ours
 
 
 def struct_type(dataset: Dataset) -> StructType:

@@ -88,7 +88,7 @@ def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> No
     report and the progress log written. Beside it, a second run gets Ctrl-C twice: the second
     ends it at once."""
     _person_files(tmp_path / "in")
-    args = ["--master", "local[1]", "--log-level", "error", "--conf", "spark.ui.port=0"]
+    args = ["--master", "local[1]", "--conf", "spark.ui.port=0"]
     proc = _terminal(
         [sys.executable, "-m", "consumer", "files", str(tmp_path / "in"), *args,
          "--num-rows", "2", "--no-truncate", "--conf", "spark.sql.shuffle.partitions=3",
@@ -123,6 +123,9 @@ def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> No
     after = err[err.index("consumer: interrupted: stopping") :]
     assert after.splitlines()[1:] == [f"consumer: report written to {tmp_path / 'report.html'}"]
     assert "Traceback" not in err and "Error" not in err, err
+    # at Spark's default log level: nothing but the consumer's own lines (no JVM notice, no
+    # warning at every start that is no one's fault)
+    assert [line for line in err.splitlines() if not line.startswith("consumer: ")] == [], err
     assert "Outcome: interrupted (Ctrl-C)" in (tmp_path / "report.html").read_text()
     assert (tmp_path / "progress.jsonl").read_text().count("\n") >= 3
     # twice: the second ends it at once, with one line
