@@ -12,6 +12,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# the checkout on sys.path: PySpark looks up pyspark_* modules with pkgutil.iter_modules,
+	# which an editable install's finder does not list (pyspark_stream_lab.py)
+	echo "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/spark_stream_lab_checkout.pth"
 	@touch $@
 
 java:

@@ -26,7 +26,7 @@ from consumer import (
 from consumer.commands import Command
 from consumer.errors import EXIT_FAILED, StreamFailed
 from generator.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
-from generator.options import Parser
+from generator.options import Parser, prog
 
 PROG = "consumer"
 
@@ -47,7 +47,7 @@ COMMANDS: tuple[Command, ...] = (
 
 def build_parser() -> Parser:
     parser = Parser(
-        prog=PROG,
+        prog=prog(PROG),
         description="Spark Structured Streaming consumers: the programs of the seed notes, "
         "corrected, reading what `python -m generator` makes.",
     )

@@ -38,6 +38,7 @@ from generator.options import (
     port_number,
     positive_float,
     positive_int,
+    prog,
     stream_count,
 )
 from generator.spec import Bundle
@@ -95,7 +96,7 @@ def _event_time(args: argparse.Namespace) -> EventTime:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
-        prog=PROG,
+        prog=prog(PROG),
         description="Realistic, reproducible data for Spark Structured Streaming: "
         "files landing in a watched folder, or rows served over TCP.",
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -19,6 +21,13 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+
+def prog(name: str) -> str:
+    """A command line's name in its usage: the console script's, when run as one
+    (`spark-stream-generator`), else the package's (`python -m generator`)."""
+    called = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return called if called.startswith("spark-stream-") else f"python -m {name}"
 
 
 class OptionError(argparse.ArgumentTypeError, ValueError):

@@ -215,6 +215,42 @@ def test_spark_submit_runs_the_consumer_unchanged(tmp_path: Path) -> None:
     assert proc.stdout.count("Batch: ") == 2
 
 
+PLAIN_JOB = """
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()  # no register(spark): PySpark finds the source
+df = spark.read.format("synthetic").option("dataset", "person").option("seed", 3).option(
+    "rows", 50).load()
+print("batch", df.count(), df.columns)
+spark.sql("CREATE TEMPORARY VIEW n USING synthetic OPTIONS (dataset 'counter', rows '7')")
+print("sql", spark.sql("SELECT count(*) FROM n").first()[0])
+query = (spark.readStream.format("synthetic").option("dataset", "counter").option("rows", 100)
+         .load().writeStream.format("memory").queryName("c").trigger(availableNow=True).start())
+query.awaitTermination()
+print("stream", spark.sql("SELECT count(*) FROM c").first()[0])
+"""
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_a_plain_spark_submit_job_reads_the_synthetic_source_without_register(
+    tmp_path: Path,
+) -> None:
+    """`format("synthetic")` in a job that never imports this project: PySpark's look-up of
+    top-level `pyspark_*` modules finds pyspark_stream_lab.DefaultSource. The job runs from a
+    folder of its own, so what is found is what is installed, not the working folder."""
+    job = tmp_path / "job.py"
+    job.write_text(PLAIN_JOB)
+    spark_submit = Path(sys.executable).parent / "spark-submit"
+    proc = subprocess.run(
+        [str(spark_submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false", str(job)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "batch 50 ['fname', 'mname', 'lname', 'age', 'ssn']" in proc.stdout
+    assert "sql 7" in proc.stdout
+    assert "stream 100" in proc.stdout
+
+
 @pytest.mark.spark
 def test_timeout_bounds_the_wait_for_a_missing_folder(
     spark: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
