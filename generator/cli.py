@@ -257,8 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--truth",
         type=Path,
         metavar="FILE",
-        help="event-time data sets, broadcast: keep the ground truth of the rows sent in FILE "
-        "(late counts are upper bounds: Spark's batches depend on timing)",
+        help="broadcast: keep the answer key of the rows sent in FILE; event-time data sets: "
+        "events and late rows per window (late counts are upper bounds: Spark's batches depend "
+        "on timing); words: each word's count, one JSON line per word",
     )
     k.set_defaults(handler=_socket)
 

@@ -32,15 +32,18 @@ class RowSource:
         self._event_time = dataset.event_time_column
         self._times = np.zeros(0, dtype=np.int64)  # event seconds of the chunk's lines
         self.last_times = np.zeros(0, dtype=np.int64)  # ... of the lines `take` gave last
+        self._text = dataset.text_column
+        self._texts: pa.Array = pa.array([], pa.string())  # the chunk's lines of words
+        self.last_texts: pa.Array = self._texts  # ... of the lines `take` gave last
         # an engine may be shared (it is thread-safe): its pools and segments made once
         self._engine = engine if engine is not None else Engine(dataset, seed, clock=clock)
         self._row = 0  # the next row to draw
         self._body: bytes = b""
         self._ends = np.zeros(0, dtype=np.int64)  # end offset of each line of the chunk
         self._pos = 0  # lines of the chunk already handed out
-        self._next: asyncio.Future[tuple[bytes, np.ndarray, np.ndarray]] | None = None
+        self._next: asyncio.Future[tuple[bytes, np.ndarray, np.ndarray, pa.Array]] | None = None
 
-    def _draw(self, start: int) -> tuple[bytes, np.ndarray, np.ndarray]:
+    def _draw(self, start: int) -> tuple[bytes, np.ndarray, np.ndarray, pa.Array]:
         pieces = self._engine.pieces(start, start + CHUNK_ROWS)
         body = b"".join(render(p, self._format) for p in pieces)
         ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 0x0A) + 1
@@ -50,7 +53,10 @@ class RowSource:
                 p.column(self._event_time).combine_chunks().cast(pa.int64())
                 .to_numpy(zero_copy_only=False) for p in pieces
             ])  # fmt: skip
-        return body, ends, times
+        texts = pa.array([], pa.string())
+        if self._text is not None:
+            texts = pa.concat_arrays([p.column(self._text).combine_chunks() for p in pieces])
+        return body, ends, times, texts
 
     def _prefetch(self) -> None:
         start = self._row
@@ -63,7 +69,7 @@ class RowSource:
             if self._next is None:
                 self._prefetch()
             assert self._next is not None
-            self._body, self._ends, self._times = await self._next
+            self._body, self._ends, self._times, self._texts = await self._next
             self._pos = 0
             self._prefetch()  # the next chunk is drawn while this one is sent
         count = min(max_lines, len(self._ends) - self._pos)
@@ -71,6 +77,8 @@ class RowSource:
         end = int(self._ends[self._pos + count - 1])
         if len(self._times):
             self.last_times = self._times[self._pos : self._pos + count]
+        if len(self._texts):
+            self.last_texts = self._texts.slice(self._pos, count)
         self._pos += count
         return memoryview(self._body)[start:end], count
 

@@ -392,6 +392,61 @@ class Template(Source):
         return pa.array(templates((self,), None, d.n, d.rng))
 
 
+WORDS_MOST = 1000  # words a line holds at most
+
+
+@kind("text")
+@dataclass(frozen=True)
+class Text(Source):
+    """Lines of lower-case words separated by single spaces, as a word count reads them.
+
+    The words are Faker's English word list (its first `vocabulary` words); their frequencies
+    follow Zipf's law, as in real text: the word of rank r is drawn with weight 1 / r**zipf,
+    the ranks dealt by the column's own random stream once per run. A line holds from
+    `min_words` to `max_words` words (uniform).
+    """
+
+    types: ClassVar[tuple[str, ...] | None] = ("STRING",)
+
+    vocabulary: int = 500
+    zipf: float = 1.1
+    min_words: int = 3
+    max_words: int = 12
+
+    def problems(self, ctx: Context) -> Iterator[str]:
+        yield from super().problems(ctx)
+        if not 1 <= self.vocabulary <= 971:  # Faker's English word list
+            yield f"vocabulary must be from 1 to 971 (Faker's English words), not {self.vocabulary}"
+        if not 0 <= self.zipf <= 10:
+            yield f"zipf must be from 0 (every word as likely) to 10, not {self.zipf}"
+        if not 1 <= self.min_words <= self.max_words <= WORDS_MOST:
+            yield (
+                f"min_words and max_words must hold 1 <= min_words <= max_words <= {WORDS_MOST}, "
+                f"not {self.min_words} and {self.max_words}"
+            )
+
+    def prepare(self, run: Prepare) -> tuple[pa.Array, tuple[float, ...]]:
+        import numpy as np
+        import pyarrow as pa
+
+        words = sorted(run.faker().get_words_list())[: self.vocabulary]
+        ranks = run.rng.permutation(len(words)) + 1  # word i has rank ranks[i]
+        weights = tuple((1.0 / ranks.astype(np.float64) ** self.zipf).tolist())
+        return pa.array(words, pa.string()), weights
+
+    def draw(self, d: Draw) -> pa.Array:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        words, weights = d.state
+        counts = d.rng.integers(self.min_words, self.max_words + 1, d.n)
+        picks = choose(weights, len(words), int(counts.sum()), d.rng)
+        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
+        lines = pa.ListArray.from_arrays(pa.array(offsets), words.take(pa.array(picks)))
+        return pc.binary_join(lines, " ")
+
+
 @kind("entity")
 @dataclass(frozen=True)
 class Entity(Source):

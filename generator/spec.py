@@ -30,6 +30,7 @@ from generator.sources import (
     SimClock,
     Source,
     Template,
+    Text,
     TimeOfDay,
 )
 from generator.types import TYPES
@@ -57,6 +58,7 @@ __all__ = [
     "SimClock",
     "Source",
     "Template",
+    "Text",
     "TimeOfDay",
 ]
 
@@ -174,6 +176,11 @@ class Dataset:
     def event_time_column(self) -> str | None:
         """The column that follows the simulated clock, if the data set has one."""
         return next((c.name for c in self.columns if isinstance(c.source, SimClock)), None)
+
+    @property
+    def text_column(self) -> str | None:
+        """The column of lines of words (a `text` source), if the data set has one."""
+        return next((c.name for c in self.columns if isinstance(c.source, Text)), None)
 
     def ddl(self) -> str:
         """The schema as a Spark DDL string: `fname STRING, age INT`; a name that is not a

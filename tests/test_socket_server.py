@@ -286,7 +286,7 @@ def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["0", "--dataset", "x"],
             "unknown data set 'x' (one of: person, retail, counter, sensor, impressions, clicks, "
-            "customers, orders, activity, ads, shop; "
+            "customers, orders, activity, words, ads, shop; "
             "or a spec file, *.toml)",
         ),
         (["0", "--stdin", "--fanout", "each"], "--stdin sends the same lines to every client"),

@@ -38,6 +38,7 @@ SEED_BYTES = {
     "impressions": "5ef4cdf13a988b76f74ccad6d63638b7ee0f93038dba163b318c48ffd2f566ef",
     "customers": "00ae823c957fe13440df0321ca0f0ba37a58b30923042001bce01509adb56148",
     "activity": "047b10746369dc6f7b7ec9d15645c698fefdc257b88909c14f781b38c5ec6df7",
+    "words": "0ed1ce2d502a15bb308dbf468ade5ee6dea756e41c8966171910b9c7ad90c1d0",
 }
 EVENT_TIME = EventTime(start=dt.datetime(2026, 1, 1), speed=0.5, disorder=3, late_fraction=0.1,
                        max_lateness=60)  # fmt: skip

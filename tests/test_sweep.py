@@ -41,6 +41,7 @@ WORKING: dict[str, tuple[str, dict[str, Any]]] = {
     "sequence": ("BIGINT", {"start": 1, "step": 1}),
     "clock": ("TIMESTAMP", {}),
     "template": ("STRING", {"text": "{n}", "parts": {"n": {"kind": "sequence"}}}),
+    "text": ("STRING", {"vocabulary": 50, "zipf": 1.0, "min_words": 1, "max_words": 4}),
     "visitor": ("STRING", {"users": 10, "active": 0.5, "slot": 60, "prefix": "u-"}),
 }
 NOT_ALONE = {"entity", "reference", "time_of_day"}  # need a catalog, a bundle, days

@@ -24,6 +24,7 @@ from generator.answers.join import (
 from generator.answers.sessions import SESSION_GAP, SESSION_WATERMARK, SESSIONS_TRUTH, SessionsKey
 from generator.answers.watermark import Lateness, Watermark
 from generator.answers.windows import TRUTH, WindowsKey, load_truth
+from generator.answers.words import WordsKey, load_words
 
 __all__ = [
     "DEDUP_TRUTH",
@@ -45,9 +46,11 @@ __all__ = [
     "SessionsKey",
     "Watermark",
     "WindowsKey",
+    "WordsKey",
     "iso",
     "load_key",
     "load_truth",
+    "load_words",
 ]
 
 

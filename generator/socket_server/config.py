@@ -42,7 +42,7 @@ class SocketConfig:
     grace: float = 5.0  # seconds to flush queues at shutdown
     quiet: bool = False
     format: str = "csv"  # or "json": JSON lines
-    truth: Path | None = None  # event-time data sets: write the ground truth of what was sent here
+    truth: Path | None = None  # the answer key of what was sent (event time; words: counts)
     event_time: EventTime = field(default_factory=EventTime)
     clock: Clock | None = field(init=False, default=None)  # derived: event-time data sets
 
@@ -70,9 +70,10 @@ class SocketConfig:
                 raise UsageError(
                     "--truth follows the one broadcast stream: not with --fanout each or --stdin"
                 )
-            if dataset.event_time_column is None:
+            if dataset.event_time_column is None and dataset.text_column is None:
                 raise UsageError(
-                    f"--truth is for data sets with an event-time column, not {dataset.name!r}"
+                    "--truth is for data sets with an event-time column or lines of words, "
+                    f"not {dataset.name!r}"
                 )
             if Path(self.truth).is_dir():
                 raise UsageError(f"--truth names a file, and {self.truth} is a folder")

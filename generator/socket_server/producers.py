@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from generator.answers import WindowsKey
+from generator.answers import WindowsKey, WordsKey
 from generator.engine import Engine
 from generator.lines import RowSource
 from generator.socket_server.client import Client, Clients
@@ -25,7 +25,7 @@ class Producer:
     def __init__(self, config: SocketConfig, clients: Clients) -> None:
         self.config = config
         self.clients = clients
-        self.truth: WindowsKey | None = None
+        self.truth: WindowsKey | WordsKey | None = None
         self.dirty = False
 
     async def run(self) -> None:
@@ -62,8 +62,11 @@ class Producer:
                     continue
                 data, lines = await source.take(want)
                 clients.send(data, lines, targets())
-                if self.truth is not None:
+                if isinstance(self.truth, WindowsKey):
                     self.truth.add_rows(source.last_times)
+                    self.dirty = True
+                elif isinstance(self.truth, WordsKey):
+                    self.truth.add_lines(source.last_texts)
                     self.dirty = True
                 sent += lines
                 clients.rows += lines
@@ -82,7 +85,9 @@ class Broadcast(Producer):
         super().__init__(config, clients)
         assert config.seed is not None
         self.source = RowSource(config.ds, config.seed, config.clock, config.format)
-        if config.truth is not None:
+        if config.truth is not None and config.ds.text_column is not None:
+            self.truth = WordsKey()  # a word count's key
+        elif config.truth is not None:
             et = config.event_time
             self.truth = WindowsKey(et.truth_window, et.truth_watermark)
 
