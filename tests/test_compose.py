@@ -32,12 +32,12 @@ def test_the_pin_is_what_is_installed() -> None:
 
 def test_services() -> None:
     assert set(SERVICES) == {"spark-master", "spark-worker", "generator", "consumer", "synthetic"}
-    readme = (REPO / "README.md").read_text()
-    services_sentence = readme.split("\nServices: ", 1)[1].split("\n\n", 1)[0]
+    page = (REPO / "docs" / "cluster.md").read_text()
+    services_sentence = page.split("\nServices: ", 1)[1].split("\n\n", 1)[0]
     named = set(re.findall(r"`([a-z][a-z-]*)`", services_sentence))
-    named |= set(re.findall(r"--scale ([a-z-]+)=", readme))
-    named |= set(re.findall(r"docker compose logs -f ([a-z-]+)", readme))
-    assert named == set(SERVICES)  # every service the README names exists, and all are named
+    named |= set(re.findall(r"--scale ([a-z-]+)=", page))
+    named |= set(re.findall(r"docker compose logs -f ([a-z-]+)", page))
+    assert named == set(SERVICES)  # every service docs/cluster.md names exists, and all are named
 
 
 def test_every_image_is_the_pinned_spark_version() -> None:

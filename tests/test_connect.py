@@ -30,7 +30,7 @@ def _env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`spark-submit --class SparkConnectServer`, on loopback, as the README starts one."""
+    """`spark-submit --class SparkConnectServer`, on loopback, as docs/synthetic-source.md says."""
     port = free_port()
     log = tmp_path_factory.mktemp("connect") / "server.log"
     submit = Path(sys.executable).parent / "spark-submit"

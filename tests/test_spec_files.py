@@ -29,7 +29,7 @@ from tests.socket_helpers import config, running
 EXAMPLES = sorted((REPO / "examples").glob("*.toml"))
 
 # sha256 of rows 0-2,999 of seed 42 (sensor with the clock below): a seed reproduces these bytes
-# on this release (see "Reproducible" in the README); a change of the engine changes them here
+# on this release (see "Reproducible" in docs/generator.md); a change of the engine changes them
 SEED_BYTES = {
     "person": "596fd70b5832653e9f00cb466008776cb87f85156a88b5d157bd4a89f4ddbcae",
     "retail": "879af7555436a7792a924ce32e6bbbdba667376d42a43231760ae36cffbb4d5e",
