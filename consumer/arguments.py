@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from consumer.inputs import FolderInput, SocketInput, SyntheticInput
 from consumer.output import SINKS, OutputConfig
@@ -20,6 +21,7 @@ from consumer.session import LOG_LEVELS, SessionConfig
 from generator.clock import event_time_of
 from generator.datasets import DATASETS, get_dataset
 from generator.errors import UsageError
+from generator.manifest import MANIFEST, held_to
 from generator.options import (
     add_event_time_arguments,
     client_port,
@@ -83,9 +85,11 @@ def add_input(
     synthetic); `dataset`: the default data set, None for a consumer whose data set is fixed.
     The folder itself (DIR) is the command's own positional argument."""
     if dataset is not None:
-        p.add_argument("--dataset", default=dataset, metavar="NAME",
-                       help=f"data set the stream carries: {', '.join(DATASETS)} (default: "
+        p.add_argument("--dataset", metavar="NAME",
+                       help=f"data set the stream carries: {', '.join(DATASETS)}, or a spec "
+                       "file (default: a folder's own, from its _dataset.toml; else "
                        f"{dataset})")  # fmt: skip
+        p.set_defaults(default_dataset=dataset)
     if dataset is not None and ("folder" in kinds or "socket" in kinds):
         p.add_argument(
             "--format",
@@ -159,7 +163,7 @@ def one_input(
         if clean:
             raise UsageError("--clean-source is for a folder, not --synthetic")
         return SyntheticInput(
-            dataset=get_dataset(dataset or args.dataset),
+            dataset=get_dataset(dataset or args.dataset or args.default_dataset),
             seed=args.seed,
             rate=args.rate,
             rows=args.rows,
@@ -171,9 +175,15 @@ def one_input(
 
 
 def folder_input(args: argparse.Namespace, directory: str, dataset: str = "") -> FolderInput:
+    """A folder's input: its data set the folder's own (`_dataset.toml`), unless one is named;
+    one named that the folder disagrees with is one line."""
+    named = dataset or getattr(args, "dataset", None)
+    _not_a_parent(Path(directory))
+    found = held_to(Path(directory), get_dataset(named) if named else None,
+                    "drop --dataset: the folder's own is read")  # fmt: skip
     return FolderInput(
         directory=directory,
-        dataset=get_dataset(dataset or args.dataset),
+        dataset=found if found is not None else get_dataset(args.default_dataset),
         format=getattr(args, "format", "csv"),  # a fixed data set is landed as CSV
         max_files_per_trigger=args.max_files_per_trigger,
         clean_source=args.clean_source or "off",
@@ -181,9 +191,24 @@ def folder_input(args: argparse.Namespace, directory: str, dataset: str = "") ->
     )
 
 
+def _not_a_parent(folder: Path) -> None:
+    """A folder whose files are all in landed subfolders (`generator files --streams N`, a
+    bundle) gives a stream no batches: say what is there instead."""
+    if not folder.is_dir() or any(p.is_file() for p in folder.iterdir()):
+        return
+    landed = sorted(p.name for p in folder.iterdir() if (p / MANIFEST).is_file())
+    if landed:
+        both = " ".join(f"{folder}/{name}" for name in landed[:2])
+        raise UsageError(
+            f"{folder} holds no files, only the folders {', '.join(landed)}, with files of "
+            "their own: read one of them"
+            + (f" (or two at once: consumer multi {both})" if len(landed) > 1 else "")
+        )
+
+
 def socket_input(args: argparse.Namespace) -> SocketInput:
     return SocketInput(
-        dataset=get_dataset(args.dataset),
+        dataset=get_dataset(args.dataset or args.default_dataset),
         host=args.host,
         port=args.port,
         format=args.format,

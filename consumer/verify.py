@@ -27,7 +27,7 @@ from consumer.commands import Command
 from generator.clock import Clock
 from generator.datasets import get_dataset
 from generator.errors import UsageError
-from generator.manifest import format_of, read_landed, read_manifests
+from generator.manifest import declared, format_of, read_landed, read_manifests
 from generator.options import non_negative_int
 from generator.rows import fixed_clock, table
 from generator.spec import Dataset
@@ -111,12 +111,27 @@ def _rows(table: pa.Table, dataset: Dataset) -> Counter[Row]:
     )
 
 
+def _empty_as_null(table: pa.Table) -> pa.Table:
+    """An empty CSV field as Spark's CSV reader reads it: null (its nullValue is "")."""
+    import pyarrow.compute as pc
+
+    for i, column in enumerate(table.columns):
+        if pa.types.is_string(column.type):
+            table = table.set_column(i, table.field(i), pc.if_else(pc.equal(column, ""), None,
+                                                                   column))  # fmt: skip
+    return table
+
+
 def expected_rows(folders: list[Path]) -> tuple[Counter[Row], int, list[str], Dataset]:
     entries = read_manifests(folders)
     names = {e.dataset for _, e in entries}
     if len(names) != 1:
         raise UsageError(f"the manifests mix data sets: {', '.join(sorted(names))}")
-    dataset = get_dataset(names.pop())
+    # the folder's own declaration (a spec file's data set, or one named like a built-in);
+    # a folder landed before folders declared themselves: the built-in of the manifest's name
+    declarations = [declared(folder) for folder in dict.fromkeys(f for f, _ in entries)]
+    own = declarations[0] if all(d == declarations[0] for d in declarations) else None
+    dataset = own if own is not None else get_dataset(names.pop())
     rows: Counter[Row] = Counter()
     damaged = []
     for folder, entry in entries:
@@ -126,6 +141,8 @@ def expected_rows(folders: list[Path]) -> tuple[Counter[Row], int, list[str], Da
             damaged.append(str(path))
             continue
         landed = read_landed(pa.py_buffer(data), dataset, entry.header, format_of(entry.file))
+        if format_of(entry.file) == "csv":
+            landed = _empty_as_null(landed)
         rows += _rows(landed, dataset)
     return rows, len(entries), damaged, dataset
 

@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--stdin",
         action="store_true",
         help="forward lines typed or piped on standard input instead of generated rows "
-        "(the seed's `nc -lk 9999` workflow); exits at end of input",
+        "(the notes' `nc -lk 9999` workflow); exits at end of input",
     )
     k.add_argument(
         "--max-queue",
@@ -270,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
         "JSON form (loadable with StructType.fromJson).",
     )
     s.add_argument("name", metavar="NAME", help=f"data set: {', '.join(DATASETS)}; or a bundle: "
-                   f"{', '.join(BUNDLES)} (each of its data sets)")  # fmt: skip
+                   f"{', '.join(BUNDLES)} (each of its data sets); or a spec file; or a folder "
+                   "the generator landed files in (the data set it declares)")  # fmt: skip
     form = s.add_mutually_exclusive_group()
     form.add_argument("--ddl", action="store_true", help="DDL string (the default)")
     form.add_argument("--json", action="store_true", help="Spark's JSON schema")
@@ -349,7 +350,13 @@ def _socket(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    found = get(args.name)
+    from generator.manifest import DECLARATION, declared
+
+    folder = Path(args.name)
+    # a landed folder: the data set it declares (its _dataset.toml)
+    found = declared(folder) if folder.is_dir() else get(args.name)
+    if found is None:
+        raise UsageError(f"{folder} is a folder without a {DECLARATION}: name a data set")
     if isinstance(found, Bundle):
         if args.toml or args.json:
             raise UsageError(f"{args.name} is a bundle: ask for one of its data sets, "

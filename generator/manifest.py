@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 MANIFEST = "_manifest.jsonl"
+DECLARATION = "_dataset.toml"  # the declaration the folder's files were drawn from
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,44 @@ def last_seed(folder: Path) -> int | None:
                 tail *= 4
     except (FileNotFoundError, NotADirectoryError):
         return None
+
+
+def declared(folder: Path) -> Dataset | None:
+    """The data set a folder's files were landed from (its `_dataset.toml`, written by the
+    generator when it lands there), or None for a folder without one."""
+    from generator import spec_file
+
+    path = folder / DECLARATION
+    if not path.is_file():
+        return None
+    return spec_file.loads(path.read_text(), str(path))
+
+
+def declare(folder: Path, dataset: Dataset) -> None:
+    """Write the declaration of `dataset` beside its files, so every reader of the folder
+    knows what it holds (a spec file's data set as much as a built-in)."""
+    from generator import spec_file
+    from generator.landing import land
+
+    text = spec_file.dumps(dataset)
+    path = folder / DECLARATION
+    if path.is_file() and not path.is_symlink() and path.read_text() == text:
+        return
+    land(folder, DECLARATION, [text.encode()], replace=True)
+
+
+def held_to(folder: Path, named: Dataset | None, then: str) -> Dataset | None:
+    """The data set for `folder`: the folder's own when none is named; a named one that
+    disagrees with the folder's is one line, ending with what to do (`then`)."""
+    own = declared(folder) if folder.is_dir() else None
+    if own is None or named is None or named == own:
+        return own if named is None else named
+    if own.name == named.name:  # a spec file named like a built-in, told apart
+        raise UsageError(f"{folder} holds a data set named {own.name!r} declared in its "
+                         f"{DECLARATION}, not the one given of that name: {then}")  # fmt: skip
+    raise UsageError(
+        f"{folder} holds data set {own.name!r} (its {DECLARATION}), not {named.name!r}: {then}"
+    )
 
 
 def read_manifests(folders: list[Path]) -> list[tuple[Path, Entry]]:

@@ -51,11 +51,19 @@ def test_readme_bad_input_row(
         read_only.mkdir()
         read_only.chmod(0o500)
     missing = tmp_path / "not-yet"
+    landed, parent = tmp_path / "landed", tmp_path / "parent"
     names = {"FILE": str(a_file), "RO": str(read_only), "DIR": str(missing),
-             "BUSY": str(busy_port)}  # fmt: skip
+             "BUSY": str(busy_port), "LANDED": str(landed), "PARENT": str(parent)}  # fmt: skip
+    if "$LANDED" in command:  # a folder the generator landed person files in
+        assert generator_main(["files", str(landed), "--files", "1", "--interval", "0",
+                               "--quiet"]) == 0  # fmt: skip
+    if "$PARENT" in command:  # ... and the parent of two landed folders
+        assert generator_main(["files", str(parent), "--streams", "2", "--files", "2",
+                               "--interval", "0", "--quiet"]) == 0  # fmt: skip
+    capsys.readouterr()
 
     def fill(text: str) -> str:
-        return re.sub(r"\$(FILE|RO|DIR|BUSY)\b", lambda m: names[m.group(1)], text)
+        return re.sub(r"\$(FILE|RO|DIR|BUSY|LANDED|PARENT)\b", lambda m: names[m.group(1)], text)
 
     program, *args = shlex.split(fill(command))
     main = {"generator": generator_main, "consumer": consumer_main}[program]

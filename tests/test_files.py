@@ -86,6 +86,7 @@ def test_restart_continues_numbering_and_cleans_temp_files(tmp_path: Path) -> No
     (tmp_path / ".part-000003.csv.tmp").write_bytes(b"left by a killed run")
     assert gen(tmp_path, "--files", 2, "--interval", 0, "--quiet", "--seed", 3) == 0
     assert sorted(os.listdir(tmp_path)) == [
+        "_dataset.toml",
         "_manifest.jsonl",
         *(f"part-00000{i}.csv" for i in range(1, 5)),
     ]
@@ -107,13 +108,14 @@ def test_a_restart_goes_on_with_what_made_the_folder_or_is_refused(
     another seed, data set, format or header is refused: one line, exit 2, nothing written."""
     assert gen(tmp_path, "--files", 2, "--interval", 0, "--quiet", "--seed", 3) == 0
     state = {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)}
-    for more, words in [(["--seed", 4], "--seed 3, not 4"),
-                        (["--dataset", "sensor"], "--dataset person, not sensor"),
-                        (["--format", "json"], "--format csv, not json"),
-                        (["--header"], "--header off, not on")]:  # fmt: skip
+    for more, words in [(["--seed", 4], "files landed with --seed 3, not 4"),
+                        (["--dataset", "sensor"],
+                         "data set 'person' (its _dataset.toml), not 'sensor'"),
+                        (["--format", "json"], "files landed with --format csv, not json"),
+                        (["--header"], "files landed with --header off, not on")]:  # fmt: skip
         assert gen(tmp_path, "--files", 1, "--interval", 0, *more) == 2
         err = capsys.readouterr().err
-        said = f"{tmp_path} holds files landed with {words}: a run goes on with what made "
+        said = f"{tmp_path} holds {words}: a run goes on with what made "
         assert err == f"generator: error: {said}the folder (or lands into a new folder)\n"
     assert {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)} == state
     assert gen(tmp_path, "--files", 2, "--interval", 0) == 0

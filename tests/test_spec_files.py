@@ -176,3 +176,52 @@ def test_spark_reads_a_spec_data_set_over_a_socket(
     assert rows.count() == 400
     assert rows.where("order_id IS NULL OR unit_price IS NULL").count() == 0
     capsys.readouterr()
+
+
+@pytest.mark.spark
+def test_a_landed_folder_describes_itself(
+    spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder of a spec file's data set named like a built-in (examples/orders.toml): the
+    declaration lands with the files, so the consumer, verify and schema read the folder's own
+    data set with no --dataset; one named that disagrees is one line."""
+    data, out = tmp_path / "orders", tmp_path / "out"
+    example = str(REPO / "examples" / "orders.toml")
+    assert generator_main(["files", str(data), "--dataset", example, "--files", "2",
+                           "--interval", "0", "--quiet"]) == 0  # fmt: skip
+    assert (data / "_dataset.toml").read_text() == dumps(get_dataset(example))
+    run = ["files", str(data), "--available-now", "--sink", "parquet", "--output", str(out),
+           "--checkpoint", str(tmp_path / "ckpt"), "--quiet"]  # fmt: skip
+    assert consumer_main(run) == 0
+    assert spark.read.parquet(str(out)).columns[:2] == ["order_id", "customer"]
+    capsys.readouterr()
+    assert consumer_main(["verify", "--manifest", str(data), "--sink", str(out)]) == 0
+    assert "OK: every row exactly once" in capsys.readouterr().out
+    assert generator_main(["schema", str(data)]) == 0
+    assert capsys.readouterr().out.startswith("order_id BIGINT, customer STRING")
+    # the built-in orders (a bundle's member) is another data set of the same name
+    assert consumer_main(["files", str(data), "--dataset", "orders", "--available-now"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"consumer: error: {data} holds a data set named 'orders' declared in its "
+                   "_dataset.toml, not the one given of that name: drop --dataset: the folder's "
+                   "own is read\n")  # fmt: skip
+    assert consumer_main(["files", str(data), "--dataset", "person", "--available-now"]) == 2
+    assert "holds data set 'orders' (its _dataset.toml), not 'person'" in capsys.readouterr().err
+    # and the generator goes on in it only with the same declaration
+    assert generator_main(["files", str(data), "--dataset", "person", "--files", "1",
+                           "--interval", "0", "--quiet"]) == 2  # fmt: skip
+    assert "a run goes on with what made the folder" in capsys.readouterr().err
+    assert len(list(data.glob("*.csv"))) == 2  # nothing written
+
+
+def test_a_parent_of_landed_folders_is_named_for_what_it_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert generator_main(["files", str(tmp_path), "--streams", "2", "--files", "2",
+                           "--interval", "0", "--quiet"]) == 0  # fmt: skip
+    assert consumer_main(["files", str(tmp_path), "--available-now"]) == 2
+    assert capsys.readouterr().err == (
+        f"consumer: error: {tmp_path} holds no files, only the folders subdir1, subdir2, with "
+        f"files of their own: read one of them (or two at once: consumer multi {tmp_path}/subdir1 "
+        f"{tmp_path}/subdir2)\n"
+    )

@@ -11,7 +11,7 @@ from generator.clock import Clock, EventTime
 from generator.datasets import resolve
 from generator.errors import UsageError
 from generator.formats import FORMATS
-from generator.manifest import Entry, format_of, last_seed
+from generator.manifest import Entry, format_of, held_to, last_seed
 from generator.options import (
     DAY,
     below_one,
@@ -172,6 +172,7 @@ class FilesConfig:
     def goes_on(self, folder: Path, member: Dataset, entries: list[Entry]) -> None:
         """Refuse to go on in a folder whose landed files another seed, data set, format or
         header made: the folder would hold two sequences (or a reader would misread one)."""
+        held_to(folder, member, GOES_ON)  # a folder another data set made: one line
         landed = [e for e in entries if e.seed is not None]
         if not landed:
             return
@@ -184,14 +185,16 @@ class FilesConfig:
             if was != now:
                 raise UsageError(
                     f"{folder} holds files landed with {option} {_said(was)}, not "
-                    f"{_said(now)}: a run goes on with what made the folder (or lands into "
-                    "a new folder)"
+                    f"{_said(now)}: {GOES_ON}"
                 )
 
     def header_of(self, dataset: Dataset) -> bool:
         if self.format == "json":
             return False
         return dataset.header if self.header is None else self.header
+
+
+GOES_ON = "a run goes on with what made the folder (or lands into a new folder)"
 
 
 @dataclass(frozen=True)

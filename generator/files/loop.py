@@ -18,7 +18,7 @@ from generator.errors import LandingFailed
 from generator.files.config import FilesConfig, FilesSummary
 from generator.files.maker import Made, Maker
 from generator.landing import land, prepare_folder, remove_stale_temps
-from generator.manifest import Entry, Manifest, crc32_of
+from generator.manifest import Entry, Manifest, crc32_of, declare
 from generator.naming import file_name, index_of
 from generator.progress import StatusLine, human, rate
 from generator.signals import sigterm_as_interrupt
@@ -42,6 +42,8 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
         config.goes_on(folder, member, manifest.entries)
     for manifest, member in zip(manifests, members, strict=True):
         manifest.reconcile(member.naming, member.name, config.header_of(member))
+    for folder, member in zip(config.folders, members, strict=True):
+        declare(folder, member)  # the folder says what it holds, to every reader
     lead = members.index(ds) if config.bundle is not None else None
     paced = [manifests[lead]] if lead is not None else manifests
     next_index, next_row, last_mtime = resume_point(config, paced)
