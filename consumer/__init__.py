@@ -1,4 +1,4 @@
-"""Spark Structured Streaming consumers: the seed notes' programs, corrected, reading what the
+"""Spark Structured Streaming consumers: the notes' programs, corrected, reading what the
 generator makes. Schemas come from the generator's data-set declarations."""
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ COMMANDS: tuple[Command, ...] = (
 def build_parser() -> Parser:
     parser = Parser(
         prog=prog(PROG),
-        description="Spark Structured Streaming consumers: the programs of the seed notes, "
+        description="Spark Structured Streaming consumers: the programs of the notes, "
         "corrected, reading what `python -m generator` makes.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)

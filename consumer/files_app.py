@@ -1,7 +1,7 @@
-"""`consumer files DIR`: the seed's first program (Spark in Action, ch. 10), corrected.
+"""`consumer files DIR`: the notes' first program (Spark in Action, ch. 10), corrected.
 
 CSV files of a data set read as a stream with its declared schema, `maxFilesPerTrigger` files a
-batch, a `result` column `fname-age`, to the console (numRows 3, no truncation, as in the seed).
+batch, a `result` column `fname-age`, to the console (numRows 3, no truncation, as in the notes).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def query(df: DataFrame, dataset: Dataset) -> DataFrame:
 
     names = dataset.column_names
     if "fname" in names and "age" in names:
-        # the seed's `result` column; its `F` was never imported
+        # the notes' `result` column; its `F` was never imported
         df = df.withColumn("result", F.concat(F.col("fname"), F.lit("-"), F.col("age")))
     return df
 
@@ -75,6 +75,6 @@ COMMAND = Command(
     config=_config,
     run=run,
     help="read CSV files landing in a folder (Spark in Action, ch. 10)",
-    description="The seed's first program: CSV files with the data set's schema, max files per "
+    description="The notes' first program: CSV files with the data set's schema, max files per "
     "trigger, a `result` column fname-age, to the console.",
 )

@@ -1,7 +1,7 @@
-"""`consumer multi DIR1 DIR2`: the seed's two file streams in one session, corrected.
+"""`consumer multi DIR1 DIR2`: the notes' two file streams in one session, corrected.
 
 `fname` upper-cased in one stream and lower-cased in the other; a loop over `isActive` that
-sleeps between checks and stops both after `--timeout` seconds (the seed's `timedelta(TIMEOUT)`
+sleeps between checks and stops both after `--timeout` seconds (the notes' `timedelta(TIMEOUT)`
 meant days, and its loop spun without sleeping).
 """
 
@@ -77,6 +77,6 @@ COMMAND = Command(
     config=_config,
     run=run,
     help="two file streams in one session (upper- and lower-cased fname)",
-    description="The seed's two file streams: fname upper-cased in DIR1, lower-cased in DIR2, "
+    description="The notes' two file streams: fname upper-cased in DIR1, lower-cased in DIR2, "
     "both stopped after --timeout seconds.",
 )

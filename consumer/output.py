@@ -197,7 +197,7 @@ def await_all(
 ) -> str:
     """Wait until every query ends, `timeout` seconds pass, or Ctrl-C; then stop them all.
 
-    A loop over `isActive` that sleeps between checks (the seed's loop spun without sleeping,
+    A loop over `isActive` that sleeps between checks (the notes' loop spun without sleeping,
     and its `timedelta(TIMEOUT)` meant days). `timeout` is in seconds, as PySpark's
     `awaitTermination(timeout)` takes it (Java and Scala take milliseconds). `watch`, if given,
     is called every check and may raise to end the wait (the socket consumer's server check).

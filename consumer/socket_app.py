@@ -1,5 +1,5 @@
-"""`consumer socket`: the seed's network stream, corrected (`functions as F`; `withColumn`, not
-the seed's `writeColumn`), with `value` split into the data set's columns.
+"""`consumer socket`: the notes' network stream, corrected (`functions as F`; `withColumn`, not
+the notes' `writeColumn`), with `value` split into the data set's columns.
 
 Waits for the server instead of dying on "Connection refused", and ends (exit 1) when the server
 goes away, since Spark's socket source would otherwise sit there reading nothing (both are the
@@ -40,7 +40,7 @@ class SocketConsumerConfig:
 
 
 def query(df: DataFrame) -> DataFrame:
-    return df  # the split columns, as the seed prints them
+    return df  # the split columns, as the notes print them
 
 
 def run(spark: SparkSession, config: SocketConsumerConfig, err: TextIO | None = None) -> None:
@@ -67,8 +67,8 @@ COMMAND = Command(
     arguments=_arguments,
     config=_config,
     run=run,
-    help="read lines from a TCP server (the seed's `nc -lk 9999` stream)",
-    description="The seed's network stream: each line's `value` split into the data set's "
+    help="read lines from a TCP server (the notes' `nc -lk 9999` stream)",
+    description="The notes' network stream: each line's `value` split into the data set's "
     "columns. Waits for the server rather than failing on 'Connection refused'; exits 1 when "
     "the server goes away.",
 )

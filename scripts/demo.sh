@@ -14,7 +14,7 @@ trap cleanup EXIT
 tag() { sed -u "s/^/[$1] /"; }
 report="$PWD/demo-report.html"  # kept: what step 1's consumer did, as a page
 
-echo "== 1. files: a person file every 2 s, read by the seed's file stream (about 30 s)"
+echo "== 1. files: a person file every 2 s, read by the notes' file stream (about 30 s)"
 echo "   terminal 1: python -m generator files $work/data --interval 2 --seed 7"
 echo "   terminal 2: python -m consumer files $work/data"
 python -m generator files "$work/data" --interval 2 --seed 7 --duration 30 2>&1 | tag generator &
@@ -25,7 +25,7 @@ echo
 echo "   landed: $(ls "$work/data" | wc -l) files in $work/data"
 echo
 
-echo "== 2. socket: 5 rows/s over TCP, read by the seed's network stream (about 20 s)"
+echo "== 2. socket: 5 rows/s over TCP, read by the notes' network stream (about 20 s)"
 echo "   terminal 1: python -m generator socket 9999"
 echo "   terminal 2: python -m consumer socket --port 9999"
 mkfifo "$work/first-line"
