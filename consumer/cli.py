@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with interrupt.kept():
                 spark = build_session(session)
-        except KeyboardInterrupt:  # while the JVM starts: it ends with this process
+        except KeyboardInterrupt:  # while the JVM starts: it is ended too
+            interrupt.end_children()
             print(f"{PROG}: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
         try:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
 
 from generator.errors import EXIT_INTERRUPTED
@@ -42,6 +43,21 @@ def _inside_py4j(frame: FrameType | None) -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def end_children() -> None:
+    """End the processes this one started: Ctrl-C while PySpark launched the JVM leaves it
+    running on its own (it ends with its parent only once its gateway is up). Linux's /proc;
+    elsewhere nothing is done."""
+    mine = str(os.getpid())
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == mine:
+                children.append(int(stat.parent.name))
+    for pid in children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _kill_the_jvm() -> None:

@@ -135,18 +135,55 @@ def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> No
     assert "Traceback" not in err, err
 
 
-class _Terminal(subprocess.Popen[str]):
-    """A process started as a terminal starts it (its own process group), its stderr read as
-    it comes."""
+@pytest.mark.spark
+def test_ctrl_c_while_spark_starts_is_one_line_and_leaves_no_jvm(tmp_path: Path) -> None:
+    """Ctrl-C while PySpark launches the JVM: one line, exit 130, and the JVM ended too (it
+    ends with its parent only once its gateway is up: left alone, it ran on)."""
+    proc = _terminal([sys.executable, "-m", "consumer", "files", str(tmp_path)])
+    children: set[int] = set()
+    deadline = time.monotonic() + 30
+    while not children and time.monotonic() < deadline:  # the JVM is being launched
+        children = _children(proc.pid)
+        time.sleep(0.02)
+    assert children, "no JVM was launched"
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.finish()
+    assert proc.returncode == 130, err
+    assert err == "consumer: interrupted\n"
+    time.sleep(0.5)
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in _state(pid), f"left running: {pid}"
 
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(stat.parent.name))
+    return found
+
+
+def _state(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return ""
+
+
+class _Terminal(subprocess.Popen[str]):
+    """A process started as a terminal starts it (its own process group), its output read as
+    it comes (a child left running with the pipes open cannot hang the test)."""
+
+    out = ""
     err = ""
+    readers: tuple[object, ...] = ()
 
     def finish(self) -> tuple[str, str]:
-        assert self.stdout is not None
-        out = self.stdout.read()
         self.wait(60)
-        self.reader.join(10)
-        return out, self.err
+        for reader in self.readers:
+            reader.join(10)  # type: ignore[attr-defined]
+        return self.out, self.err
 
 
 def _terminal(argv: list[str]) -> _Terminal:
@@ -155,13 +192,16 @@ def _terminal(argv: list[str]) -> _Terminal:
     proc = _Terminal(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                      env=_env(), start_new_session=True)  # fmt: skip
 
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            proc.err += line
+    def read(which: str) -> None:
+        stream = proc.stdout if which == "out" else proc.stderr
+        assert stream is not None
+        for line in stream:
+            setattr(proc, which, getattr(proc, which) + line)
 
-    proc.reader = threading.Thread(target=read, daemon=True)  # type: ignore[attr-defined]
-    proc.reader.start()  # type: ignore[attr-defined]
+    proc.readers = tuple(threading.Thread(target=read, args=(w,), daemon=True)
+                         for w in ("out", "err"))  # fmt: skip
+    for reader in proc.readers:
+        reader.start()  # type: ignore[attr-defined]
     return proc
 
 
