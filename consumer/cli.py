@@ -80,16 +80,21 @@ def main(argv: list[str] | None = None) -> int:
     joined = SparkContext._active_spark_context is not None
     # one Ctrl-C stops the run cleanly (the report and progress log written), a second at once
     with interrupt.handled():
+        started = interrupt.children()
         try:
             with interrupt.kept():
                 spark = build_session(session)
         except KeyboardInterrupt:  # while the JVM starts: it is ended too
-            interrupt.end_children()
+            if not joined:
+                interrupt.end_children(started)
             print(f"{PROG}: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        if interrupt.take():  # pressed while the session was being built: as above
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            if not joined:
+                spark.stop()
+            return EXIT_INTERRUPTED
         try:
-            if interrupt.take():  # pressed while the session was being built
-                raise KeyboardInterrupt
             command.run(spark, config)
         except UsageError as exc:  # found once Spark runs: a source's option, a checkpoint's
             print(f"{PROG}: error: {exc}", file=sys.stderr)

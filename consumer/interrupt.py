@@ -45,17 +45,21 @@ def _inside_py4j(frame: FrameType | None) -> bool:
     return False
 
 
-def end_children() -> None:
-    """End the processes this one started: Ctrl-C while PySpark launched the JVM leaves it
-    running on its own (it ends with its parent only once its gateway is up). Linux's /proc;
-    elsewhere nothing is done."""
+def children() -> set[int]:
+    """The processes this one started (Linux's /proc; elsewhere none are known)."""
     mine = str(os.getpid())
-    children = []
+    found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError):
             if stat.read_text().rsplit(")", 1)[1].split()[1] == mine:
-                children.append(int(stat.parent.name))
-    for pid in children:
+                found.add(int(stat.parent.name))
+    return found
+
+
+def end_children(before: set[int]) -> None:
+    """End the processes started since `before` was taken: Ctrl-C while PySpark launched the
+    JVM leaves it running on its own (it ends with its parent only once its gateway is up)."""
+    for pid in children() - before:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
 
@@ -109,8 +113,9 @@ def kept() -> Iterator[None]:
 @contextlib.contextmanager
 def handled() -> Iterator[None]:
     """Ctrl-C handled as above while the block runs (from the main thread; elsewhere, as is)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):  # fmt: skip
+        yield  # started with Ctrl-C ignored (a background job): it stays ignored
         return
     before = signal.signal(signal.SIGINT, _handler)
     _pressed.clear()
@@ -118,6 +123,6 @@ def handled() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, before)
+        signal.signal(signal.SIGINT, before if before is not None else signal.SIG_DFL)
         _pressed.clear()
         _requested.clear()

@@ -85,10 +85,11 @@ def build_session(config: SessionConfig, err: TextIO | None = None) -> SparkSess
             builder = builder.config(key, os.environ["SPARK_LOCAL_IP"])
     for key, value in config.conf:
         builder = builder.config(key, value)
-    builder = builder.config(JAVA_OPTIONS, _java_options(dict(config.conf).get(JAVA_OPTIONS)))
     from pyspark import SparkContext
 
     launching = SparkContext._gateway is None
+    if launching:  # read only when the driver's JVM starts
+        builder = builder.config(JAVA_OPTIONS, _java_options(dict(config.conf).get(JAVA_OPTIONS)))
     with _without_jvm_notices() if launching else contextlib.nullcontext():
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(config.log_level)

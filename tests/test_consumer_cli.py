@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,21 @@ def _state(pid: int) -> str:
     return ""
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left() -> Iterator[None]:
+    """A test that fails half-way leaves no consumer (nor its JVM) running."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+
+
 class _Terminal(subprocess.Popen[str]):
     """A process started as a terminal starts it (its own process group), its output read as
     it comes (a child left running with the pipes open cannot hang the test)."""
@@ -191,6 +207,7 @@ def _terminal(argv: list[str]) -> _Terminal:
 
     proc = _Terminal(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                      env=_env(), start_new_session=True)  # fmt: skip
+    _STARTED.append(proc)
 
     def read(which: str) -> None:
         stream = proc.stdout if which == "out" else proc.stderr

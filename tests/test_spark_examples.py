@@ -4,6 +4,7 @@ word count ends with exactly the counts of the server's answer key (`--truth`)."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -66,7 +67,12 @@ class _Job:
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(60)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:  # the next jobs are stopped all the same
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
         for reader in self.readers:
             reader.join(10)
 
