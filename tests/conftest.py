@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,17 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # six real days of the retail set, copied with their attribution (CC BY 4.0): see tests/data
 RETAIL_SAMPLE = REPO / "tests" / "data" / "retail-by-day-sample"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests send Ctrl-C as a terminal does, to processes a terminal starts: those start with
+    Ctrl-C handled. A suite started in the background (`make test &`, a CI runner's job) has it
+    ignored, and a process started with Ctrl-C ignored keeps it ignored (the consumer does, as
+    the shell's background jobs and nohup expect): without this, each process a test starts
+    would inherit the ignoring, and a Ctrl-C sent to it would be lost (measured: SigIgn of a
+    pytest worker started from `bash -c '...' &`)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -137,12 +137,6 @@ def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> No
 
 
 @pytest.mark.spark
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: in two full fresh-clone runs (worker gw2 of three) the Ctrl-C was lost and the "
-    "consumer ran on; alone, under load and in a partial xdist run it passes (see the closing "
-    "note of 2026-12-04)",
-)
 def test_ctrl_c_while_spark_starts_is_one_line_and_leaves_no_jvm(tmp_path: Path) -> None:
     """Ctrl-C while PySpark launches the JVM: one line, exit 130, and the JVM ended too (it
     ends with its parent only once its gateway is up: left alone, it ran on)."""
