@@ -138,6 +138,53 @@ def test_a_slow_client_is_dropped_and_the_others_keep_going() -> None:
     fast.close()
 
 
+def test_at_rate_0_the_idle_client_is_the_slow_one() -> None:
+    """Broadcast at --rate 0 with a client that connects and never reads (the kernel's default
+    buffers: it swallows megabytes at once before it stops), beside one that reads all the
+    time, while 500 clients connect and go: the idle one is dropped as too slow, the reader
+    never, and the reader sees the stream whole, in order."""
+    import threading
+
+    with running(config(rate=0, max_queue=20_000, quiet=False)) as server:
+        idle = LineClient(server.port)  # connects, never reads
+        reader = socket.create_connection(("127.0.0.1", server.port))
+        received = bytearray()
+        closed = threading.Event()
+        stop = threading.Event()
+
+        def read() -> None:
+            while not stop.is_set():
+                chunk = reader.recv(1 << 20)
+                if not chunk:
+                    closed.set()
+                    return
+                received.extend(chunk)
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        try:
+            for i in range(500):
+                churn = socket.create_connection(("127.0.0.1", server.port))
+                if i % 10 == 0:
+                    churn.recv(100)  # some read a little, mid-line
+                churn.close()
+            deadline = time.monotonic() + 30
+            while received.count(b"\n") < 300_000 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            thread.join(60)
+        log = server.err.getvalue()  # type: ignore[attr-defined]
+        assert f"client 127.0.0.1:{idle.sock.getsockname()[1]} too slow: " in log, log
+        assert f"client 127.0.0.1:{reader.getsockname()[1]} too slow" not in log, log
+        assert not closed.is_set()
+        idle.close()
+        reader.close()
+    got = bytes(received).split(b"\n")[:-1]
+    assert len(got) >= 300_000
+    assert got == sequence(PERSON, 7, len(got))
+
+
 def test_stdin_line_held_until_the_first_client() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "generator", "socket", "0", "--stdin"],

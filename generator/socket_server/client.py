@@ -5,10 +5,17 @@ is disconnected and counted, so it never stalls the others."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 
 WRITE_SLICE = 256 * 1024  # bytes handed to a transport at a time: bounds its buffer per client
+# a client with lines waiting that takes none for this long is not reading: at --rate 0 it no
+# longer paces the others, and its queue fills until it is dropped as too slow (a client that
+# connects and never reads swallows megabytes into the kernel's buffers first: it looks fast).
+# A client that reads takes a slice every few milliseconds; one that pauses longer is only left
+# behind, and dropped only if its queue overflows.
+STALLED = 0.1
 
 
 class Client:
@@ -29,11 +36,14 @@ class Client:
         self._room = room  # set when this client can take more (rate 0 paces on it)
         self.closing = False
         self.gone = asyncio.Event()
+        self._took_at = time.monotonic()  # when it last took lines (or had none waiting)
 
     def offer(self, data: memoryview, lines: int) -> bool:
         """Queue `lines` lines; False when the queue would overflow (the client is too slow)."""
         if self.queued + lines > self.max_queue:
             return False
+        if not self._queue:
+            self._took_at = time.monotonic()  # nothing was waiting for it
         self._queue.append((data, lines))
         self.queued += lines
         self._wakeup.set()
@@ -42,6 +52,11 @@ class Client:
     @property
     def has_room(self) -> bool:
         return self.queued <= self.max_queue // 2
+
+    @property
+    def reading(self) -> bool:
+        """It took lines within STALLED seconds, or has none waiting."""
+        return not self._queue or time.monotonic() - self._took_at < STALLED
 
     def finish(self) -> None:
         """Send what is queued, then close."""
@@ -61,6 +76,7 @@ class Client:
                 for start in range(0, len(data), WRITE_SLICE):
                     self.writer.write(data[start : start + WRITE_SLICE])
                     await self.writer.drain()
+                    self._took_at = time.monotonic()
                 self._queue.popleft()
                 self.queued -= lines
                 self.sent += lines

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from generator.answers import WindowsKey, WordsKey
 from generator.engine import Engine
 from generator.lines import RowSource
-from generator.socket_server.client import Client, Clients
+from generator.socket_server.client import STALLED, Client, Clients
 from generator.socket_server.config import SocketConfig
 
 
@@ -56,9 +56,13 @@ class Producer:
                         await asyncio.sleep(min(0.1, max(0.0, next_at - time.monotonic())))
                         continue
                     want = min(want, due - sent)
-                elif not any(c.has_room for c in targets()):
-                    clients.room.clear()  # as fast as the fastest client reads
-                    await clients.room.wait()
+                elif not all(c.has_room for c in pacing(targets())):
+                    clients.room.clear()  # as fast as the slowest client that reads
+                    # (asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the
+                    # cancellation that stops the server when the event is set at that moment)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(STALLED / 2):
+                            await clients.room.wait()
                     continue
                 data, lines = await source.take(want)
                 clients.send(data, lines, targets())
@@ -70,6 +74,12 @@ class Producer:
                     self.dirty = True
                 sent += lines
                 clients.rows += lines
+
+
+def pacing(targets: list[Client]) -> list[Client]:
+    """The clients --rate 0 waits for: those reading; when none is, all (a lone client that
+    pauses is waited for, never dropped)."""
+    return [c for c in targets if c.reading] or targets
 
 
 class Broadcast(Producer):
