@@ -67,9 +67,8 @@ def steps(lesson: Path, tmp_path: Path) -> tuple[list[tuple[str, str]], dict[str
 
     def prepare(command: str) -> str:
         command = command.replace("/tmp/lessons", str(tmp_path))
-        for old, new in ports.items():
-            command = command.replace(old, new)
-        return command
+        # in one pass: a free port for one may hold another's digits (38180 holds 8180)
+        return re.sub(r"\b(9999|7177|8180)\b", lambda m: ports[m.group(1)], command)
 
     return [(kind, prepare(c)) for kind, commands in blocks(lesson) for c in commands], env
 
