@@ -250,6 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LINES",
         help="lines queued for one client before it is disconnected as too slow (default: 1000000)",
     )
+    k.add_argument(
+        "--idle-timeout",
+        type=positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="a client that takes none of the lines waiting for it for this long is "
+        "disconnected as idle (default: 30)",
+    )
     k.add_argument("--quiet", action="store_true", help="print nothing but the listening line")
     add_format_option(k)
     _add_clock_options(k)
@@ -341,6 +349,7 @@ def _socket(args: argparse.Namespace) -> int:
         duration=args.duration,
         stdin=args.stdin,
         max_queue=args.max_queue,
+        idle_timeout=args.idle_timeout,
         quiet=args.quiet,
         format=args.format,
         truth=args.truth,

@@ -185,6 +185,28 @@ def test_at_rate_0_the_idle_client_is_the_slow_one() -> None:
     assert got == sequence(PERSON, 7, len(got))
 
 
+def test_an_idle_client_is_dropped_after_the_idle_timeout() -> None:
+    """With --fanout each, every client's queue is its own: one that connects and never reads
+    is disconnected after --idle-timeout (its memory freed), while one that reads goes on
+    with its own stream, whole."""
+    with running(config(rate=0, fanout="each", idle_timeout=0.5, quiet=False)) as server:
+        idle = LineClient(server.port, rcvbuf=4096)  # connects, never reads
+        reader = LineClient(server.port)
+        got: list[bytes] = []
+        deadline = time.monotonic() + 30
+        while "idle: took nothing" not in server.err.getvalue():  # type: ignore[attr-defined]
+            assert time.monotonic() < deadline, server.err.getvalue()  # type: ignore[attr-defined]
+            got += reader.lines(10_000)
+        got += reader.lines(10_000)
+        log = server.err.getvalue()  # type: ignore[attr-defined]
+        assert f"client 127.0.0.1:{idle.sock.getsockname()[1]} idle: took nothing for " in log
+        assert f"client 127.0.0.1:{reader.sock.getsockname()[1]} idle" not in log
+        assert not reader.closed_by_server
+        idle.close()
+        reader.close()
+    assert got == sequence(PERSON, 7, len(got))
+
+
 def test_stdin_line_held_until_the_first_client() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "generator", "socket", "0", "--stdin"],

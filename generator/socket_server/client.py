@@ -54,9 +54,14 @@ class Client:
         return self.queued <= self.max_queue // 2
 
     @property
+    def waiting(self) -> float:
+        """Seconds its lines have waited without it taking any (0: it has none waiting)."""
+        return time.monotonic() - self._took_at if self._queue else 0.0
+
+    @property
     def reading(self) -> bool:
         """It took lines within STALLED seconds, or has none waiting."""
-        return not self._queue or time.monotonic() - self._took_at < STALLED
+        return self.waiting < STALLED
 
     def finish(self) -> None:
         """Send what is queued, then close."""
@@ -134,6 +139,19 @@ class Clients:
         """Wake whatever waits on a client coming, going, or making room."""
         self.changed.set()
         self.room.set()
+
+    def drop_idle(self, after: float) -> None:
+        """Disconnect the clients that took none of their waiting lines for `after` seconds
+        (with --fanout each, each holds a queue of its own: idle ones would hold memory)."""
+        for client in list(self.connected):
+            if not client.closing and client.waiting >= after:
+                client.closing = True
+                self.dropped += 1
+                self._log(
+                    f"client {client.peer} idle: took nothing for {client.waiting:.0f}s; "
+                    "disconnected"
+                )
+                client.abort()
 
     def send(self, data: memoryview, lines: int, to: list[Client]) -> None:
         for client in to:

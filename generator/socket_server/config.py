@@ -39,6 +39,7 @@ class SocketConfig:
     duration: float | None = None  # seconds, then close
     stdin: bool = False  # forward standard input instead of generated rows
     max_queue: int = 1_000_000  # lines queued for one client before it is disconnected
+    idle_timeout: float = 30.0  # seconds a client may take nothing of what waits for it
     grace: float = 5.0  # seconds to flush queues at shutdown
     quiet: bool = False
     format: str = "csv"  # or "json": JSON lines
@@ -57,6 +58,7 @@ class SocketConfig:
         held("--format", one_of(*FORMATS), self.format)
         held("--count", positive_int, self.count)
         held("--max-queue", positive_int, self.max_queue)
+        held("--idle-timeout", positive_float, self.idle_timeout)
         held("--duration", positive_float, self.duration)
         if self.count is not None and self.duration is not None:
             raise UsageError("--count and --duration both bound the run: give one of them")

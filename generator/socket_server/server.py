@@ -160,7 +160,7 @@ class Server:
             self._log(
                 f"{'stopped' if self.should_exit else 'done'}: {self.clients.rows} rows in "
                 f"{seconds:.1f}s ({human(rate(self.clients.rows, seconds))} rows/s), "
-                f"{self.served} clients served, {self.clients.dropped} dropped as too slow"
+                f"{self.served} clients served, {self.clients.dropped} dropped (too slow or idle)"
             )
 
     def handle_exit(self) -> None:
@@ -214,6 +214,7 @@ class Server:
         saved = time.monotonic()
         while True:
             await asyncio.sleep(0.2)
+            self.clients.drop_idle(self.config.idle_timeout)
             if (
                 self._producer is not None
                 and self._producer.dirty
@@ -225,7 +226,7 @@ class Server:
             self._status.show(
                 f"clients {len(self.clients)} · rows {human(self.clients.rows)} · "
                 f"{human(rate(self.clients.rows, seconds))} rows/s · "
-                f"too slow {self.clients.dropped} · "
+                f"dropped {self.clients.dropped} · "
                 f"{seconds:.0f}s"
             )
 
