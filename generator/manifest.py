@@ -241,6 +241,9 @@ def read_landed(source: Path | pa.Buffer, dataset: Dataset, header: bool,
     if fmt is None:
         fmt = format_of(str(source)) if isinstance(source, Path) else "csv"
     schema = arrow_schema(dataset)
+    empty = source.stat().st_size == 0 if isinstance(source, Path) else source.size == 0
+    if empty:  # a tick with no rows for this file (a bundle's clicks, say): Arrow refuses it
+        return schema.empty_table()
     if fmt == "json":
         import pyarrow.json as pajson
 

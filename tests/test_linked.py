@@ -78,6 +78,35 @@ def test_a_bundle_resumed_is_the_bundle_landed_at_once(tmp_path: Path) -> None:
         assert load_key(tmp_path / "once" / key) == load_key(tmp_path / "twice" / key)
 
 
+def test_a_bundle_killed_between_the_files_of_a_tick_is_made_whole_at_restart(
+    tmp_path: Path,
+) -> None:
+    """A run killed after a tick's impressions file landed and before its clicks file did
+    (the same state whatever kills it: the clicks file and its manifest line missing): the
+    next start lands that clicks file first, the bytes a whole run lands, and the answer keys
+    are the whole run's."""
+    args = ["--dataset", "ads", "--interval", 0, "--seed", 9, "--start", "2024-01-01T00:00:00",
+            "--quiet"]  # fmt: skip
+    assert gen(tmp_path / "once", "--files", 8, *args) == 0
+    assert gen(tmp_path / "cut", "--files", 6, *args) == 0
+    clicks = tmp_path / "cut" / "clicks"
+    last = sorted(clicks.glob("part-*.csv"))[-1]
+    last.unlink()
+    manifest = clicks / "_manifest.jsonl"
+    lines = manifest.read_text().splitlines(keepends=True)
+    assert last.name in lines[-1]
+    manifest.write_text("".join(lines[:-1]))
+    assert gen(tmp_path / "cut", "--files", 2, *args) == 0
+    for side in ("impressions", "clicks"):
+        once, cut = tmp_path / "once" / side, tmp_path / "cut" / side
+        names = sorted(p.name for p in once.glob("part-*.csv"))
+        assert names == sorted(p.name for p in cut.glob("part-*.csv"))
+        assert filecmp.cmpfiles(once, cut, names, shallow=False)[0] == names
+        assert len((cut / "_manifest.jsonl").read_text().splitlines()) == len(names)
+    for key in ("_truth_join.jsonl", "clicks/_truth.jsonl"):
+        assert load_key(tmp_path / "once" / key) == load_key(tmp_path / "cut" / key)
+
+
 def test_shop_lands_customers_once_and_counts_unknown_customers(tmp_path: Path) -> None:
     for _ in range(2):  # a second run lands more orders, not the table again
         config = FilesConfig(tmp_path, "shop", seed=3, files=20, interval=0, quiet=True)

@@ -46,9 +46,11 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
         declare(folder, member)  # the folder says what it holds, to every reader
     lead = members.index(ds) if config.bundle is not None else None
     paced = [manifests[lead]] if lead is not None else manifests
-    next_index, next_row, last_mtime = resume_point(config, paced)
     peers = {m.name: m for m in members} if config.bundle is not None else None
     engine = Engine(ds, config.seed, clock=config.clock, peers=peers)
+    if lead is not None:
+        complete_last_tick(config, engine, manifests, lead)
+    next_index, next_row, last_mtime = resume_point(config, paced)
     keys = Keys(members, config.folders, config.directory, config.bundle, config.event_time,
                 config.duplicates, config.seed, manifests)  # fmt: skip
     if not config.quiet:
@@ -74,22 +76,8 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
     row_of = [m.next_row or 0 for m in manifests]  # where each folder's sequence goes on
 
     def put(stream: int, made: Made, landed: int) -> int:
-        folder, member = config.folders[stream], members[stream]
-        name = file_name(member.naming, made.index, config.format)
         first = made.start if made.start >= 0 else row_of[stream]
-        try:
-            landed = land(folder, name, made.chunks, after_ns=landed)
-            manifests[stream].add(
-                Entry(name, made.rows, made.size, crc32_of(made.chunks), config.seed,
-                      member.name, config.header_of(member), first, made.copies)
-            )  # fmt: skip
-        except OSError as exc:
-            # disk full, a file-size limit, permissions changed: land() removed its temp
-            # file; what landed before stays as it was
-            raise LandingFailed(
-                f"cannot write {folder / name}: {exc.strerror or exc}; "
-                f"{files} files landed before it are complete"
-            ) from None
+        landed = land_one(config, manifests[stream], stream, made, first, landed, files)
         row_of[stream] = first + made.rows - made.copies
         return landed
 
@@ -139,6 +127,57 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
     if not config.quiet:
         print(f"generator: {summary.line(config.directory)}", file=err)
     return summary
+
+
+def land_one(config: FilesConfig, manifest: Manifest, stream: int, made: Made, first: int,
+             after_ns: int, files: int) -> int:  # fmt: skip
+    """Land one made file in its folder and record it in the manifest; its mtime (ns)."""
+    folder, member = config.folders[stream], config.members[stream]
+    name = file_name(member.naming, made.index, config.format)
+    try:
+        landed = land(folder, name, made.chunks, after_ns=after_ns)
+        manifest.add(
+            Entry(name, made.rows, made.size, crc32_of(made.chunks), config.seed,
+                  member.name, config.header_of(member), first, made.copies)
+        )  # fmt: skip
+    except OSError as exc:
+        # disk full, a file-size limit, permissions changed: land() removed its temp file;
+        # what landed before stays as it was
+        raise LandingFailed(
+            f"cannot write {folder / name}: {exc.strerror or exc}; "
+            f"{files} files landed before it are complete"
+        ) from None
+    return landed
+
+
+def complete_last_tick(config: FilesConfig, engine: Engine, manifests: list[Manifest],
+                       lead: int) -> None:  # fmt: skip
+    """A bundle lands a tick as one file per member, one after the other: a run killed
+    between them left its last tick half-landed (impressions without their clicks). Land the
+    missing members' files of that tick now, the bytes a whole tick would have had, so the
+    folders and the answer keys go on as if nothing had happened."""
+    members = config.members
+    streams = [i for i, m in enumerate(members) if not m.static]
+    held = {i: {index_of(members[i].naming, e.file) for e in manifests[i].entries}
+            for i in streams}  # fmt: skip
+    last = max((n for i in streams for n in held[i] if n is not None), default=None)
+    if last is None:
+        return
+    missing = [i for i in streams if last not in held[i]]
+    if not missing:
+        return
+    before = sum(e.rows - e.copies for e in manifests[lead].entries
+                 if (index_of(members[lead].naming, e.file) or 0) < last)  # fmt: skip
+    maker = Maker(config, engine, last, before)
+    try:
+        tick = maker.next()
+    finally:
+        maker.close()
+    after_ns = time.time_ns()
+    for stream, made in tick:
+        if stream in missing:
+            first = made.start if made.start >= 0 else (manifests[stream].next_row or 0)
+            after_ns = land_one(config, manifests[stream], stream, made, first, after_ns, 0)
 
 
 def save_keys(keys: Keys, files: int) -> None:
