@@ -123,7 +123,10 @@ def run_join(spark: SparkSession, config: JoinConsumerConfig, err: TextIO | None
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     impressions, clicks = config.inputs
     stream = runner.Stream(impressions, lambda i, c: join(i, c, config), config.table,
-                           others=(clicks,), late=Lateness("event"))  # fmt: skip
+                           others=(clicks,), late=Lateness("event"),
+                           about=(("impressions' watermark", f"{config.impression_watermark} s"),
+                                  ("clicks' watermark", f"{config.click_watermark} s"),
+                                  ("a click within", f"{config.within} s")))  # fmt: skip
 
     def check(spark: SparkSession) -> checks.Verdict:
         return compare_join(spark.table(config.table).collect(), load_key(config.truth), config)

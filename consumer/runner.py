@@ -21,6 +21,7 @@ from consumer.inputs import FolderInput, Input, SyntheticInput, Watch
 from consumer.output import OutputConfig, OutputMode, await_all, batch_lines, start
 from consumer.waiting import wait_for_folder
 from generator.answers import Lateness
+from generator.manifest import last_seed
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -37,6 +38,7 @@ class Stream:
     checkpoint_suffix: str = ""  # several queries of one run need folders of their own
     others: tuple[Input, ...] = ()  # more inputs of one query (a join's other side)
     late: Lateness | None = None  # event-time queries: which rows the watermark drops
+    about: tuple[tuple[str, str], ...] = ()  # the query's own settings, for the report
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ def run(
         if report is not None:
             report.outcome = outcome
             report.windows = verdict.per_group if verdict is not None else []
+            report.verdict = verdict.conclusion() if verdict is not None else None
     except BaseException as exc:
         if report is not None:
             what = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc)
@@ -173,6 +176,10 @@ def _recording(spark: SparkSession, streams: Sequence[Stream], output: OutputCon
                 settings["seed"] = str(i.seed)
             if isinstance(i, FolderInput):
                 settings["files per trigger"] = str(i.max_files_per_trigger)
+                seed = last_seed(Path(i.directory))
+                if seed is not None:
+                    settings["seed"] = f"{seed}, from _manifest.jsonl"
+        settings |= dict(s.about)
     settings |= {"trigger": trigger, "sink": output.target,
                  "timeout": "none" if timeout is None else f"{timeout:g} s"}  # fmt: skip
     report = Report(settings=settings)

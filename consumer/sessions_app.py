@@ -121,7 +121,9 @@ def run_sessions(spark: SparkSession, config: SessionsConsumerConfig,
                  err: TextIO | None = None) -> None:  # fmt: skip
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     stream = runner.Stream(config.source, lambda df: sessions(df, config), config.table,
-                           late=answers.Lateness("session", config.gap))  # fmt: skip
+                           late=answers.Lateness("session", config.gap),
+                           about=(("session gap", f"{config.gap} s"),
+                                  ("watermark delay", f"{config.watermark} s")))  # fmt: skip
     check = None if not config.check else lambda spark: _check_sessions(spark, config)
     runner.run(spark, [stream], config.run, MODES, consumer="consumer sessions", check=check,
                err=err)  # fmt: skip
@@ -178,7 +180,8 @@ def run_dedup(spark: SparkSession, config: DedupConsumerConfig,
               err: TextIO | None = None) -> None:  # fmt: skip
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     stream = runner.Stream(config.source, lambda df: dedup(df, config), config.table,
-                           late=answers.Lateness("event"))  # fmt: skip
+                           late=answers.Lateness("event"),
+                           about=(("watermark delay", f"{config.watermark} s"),))  # fmt: skip
     check = None if not config.check else lambda spark: _check_dedup(spark, config)
     runner.run(spark, [stream], config.run, MODES, consumer="consumer dedup", check=check,
                err=err)  # fmt: skip

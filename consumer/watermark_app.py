@@ -125,7 +125,9 @@ def run(spark: SparkSession, config: WatermarkConsumerConfig, err: TextIO | None
     # the generator writes event times in UTC: parse and print them so
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     streams = [runner.Stream(config.source, lambda df: windows(df, config), config.table,
-                             late=Lateness("window", config.window))]  # fmt: skip
+                             late=Lateness("window", config.window),
+                             about=(("window", f"{config.window} s"),
+                                    ("watermark delay", f"{config.watermark} s")))]  # fmt: skip
     check = None if config.check is None else lambda spark: _check(spark, config)
     runner.run(spark, streams, config.run, MODES, consumer="consumer watermark", check=check,
                err=err)  # fmt: skip

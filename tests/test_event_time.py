@@ -117,13 +117,19 @@ def test_check_fails_when_the_watermark_differs(
          "--truth-watermark", "20", files=8)  # fmt: skip
     # a consumer with a longer watermark keeps rows the truth (20 s) says are dropped
     args = ["watermark", str(tmp_path), "--watermark", "200", "--available-now", "--check",
-            str(tmp_path), "--quiet", "--query-name", "wm_wrong"]  # fmt: skip
+            str(tmp_path), "--quiet", "--query-name", "wm_wrong",
+            "--report", str(tmp_path / "report.html")]  # fmt: skip
     code = consumer_main(args)
     out = capsys.readouterr().out
     assert code == 1
     assert "DIFFER" in out
     # and it says why: the truth was made for another watermark than the query's
     assert "the truth was made for a watermark of 20 s and the query uses 200 s" in out
+    # the report's page opens with the verdict, not with "finished"
+    page = (tmp_path / "report.html").read_text()
+    head = page[page.index("<h1>") : page.index("Outcome:")]
+    assert "class='verdict differ'>The check: DIFFER." in head
+    assert "watermark delay</td><td>200 s" in page and "window</td><td>" in page
 
 
 @pytest.mark.parametrize(

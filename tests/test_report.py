@@ -47,7 +47,15 @@ def test_a_run_writes_its_report_and_log(reported: Path) -> None:
     assert "<script" not in page and "<link" not in page and "@import" not in page
     assert not re.findall(r'(?:src|href)="(?!#)[^"]*"', page)  # nothing fetched from elsewhere
     assert "Outcome: finished" in page and "Spark</td><td>4.2.0" in page
-    assert page.count("<svg") == 7  # rows, rates, durations, watermark, state, picture, check
+    # the check's verdict heads the page; the settings say what the query was
+    assert page.index("class='verdict agree'>The check: agree.") < page.index("Outcome:")
+    for setting in ("window</td><td>", "watermark delay</td><td>20 s",
+                    "seed</td><td>1, from _manifest.jsonl"):  # fmt: skip
+        assert setting in page, setting
+    # rows read, durations, watermark, state, picture, check: each says what to look for
+    assert page.count("<svg") == 7 and page.count("<p class=\"caption\">") == 7
+    assert "<td>none yet</td>" in page  # batch 0's watermark, not 1970-01-01
+    assert "1970-01-01" not in page
     lines = [json.loads(line) for line in (run / "run.jsonl").read_text().splitlines()]
     progress = [line["progress"] for line in lines if "progress" in line]
     (picture,) = [line["picture"] for line in lines if "picture" in line]

@@ -7,10 +7,11 @@ import datetime as dt
 import io
 from typing import Any
 
-from consumer.report.log import PARTS, Picture, Report
+from consumer.report.log import PART_NAMES, PARTS, Picture, Report
 from consumer.report.spark_state import watermarks
 
 Progress = list[dict[str, Any]]
+Chart = tuple[str, str]  # the SVG, and its caption: what to look for
 
 
 def _svg(fig: Any) -> str:
@@ -45,33 +46,36 @@ def _by_query(progress: Progress) -> dict[str, Progress]:
     return out
 
 
-def _time_axis(ax: Any) -> None:
+def _time_axis(ax: Any, times: list[dt.datetime]) -> None:
+    """Event time on the y axis as clock time (HH:MM:SS), the date(s) in the axis label."""
     import matplotlib.dates
 
     mdates: Any = matplotlib.dates
-    locator = mdates.AutoDateLocator()
-    ax.yaxis.set_major_locator(locator)
-    ax.yaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.yaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
+    days = sorted({t.date().isoformat() for t in times})
+    when = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}" if days else ""
+    ax.set_ylabel(f"event time, UTC ({when})" if when else "event time, UTC")
 
 
 def _when(seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
-def charts(report: Report) -> list[str]:
-    """Every chart the report has data for, as SVG text, in the page's order."""
+def charts(report: Report) -> list[Chart]:
+    """Every chart the report has data for, as SVG text with its caption, in the page's
+    order."""
     queries = _by_query(report.progress)
     if not queries:
         return []
-    out = [_rows(queries), _rates(queries), _durations(queries)]
-    out += [svg for svg in (_watermarks(queries), _state(queries)) if svg is not None]
+    out = [_rows(queries), _read(queries), _durations(queries)]
+    out += [chart for chart in (_watermarks(queries), _state(queries)) if chart is not None]
     out += [_picture(pic) for pic in report.pictures]
     if report.windows:
         out.append(_windows(report.windows))
     return out
 
 
-def _rows(queries: dict[str, Progress]) -> str:
+def _rows(queries: dict[str, Progress]) -> Chart:
     fig, ax = _figure("Input rows per micro-batch")
     width = 0.8 / len(queries)
     for k, (name, ps) in enumerate(queries.items()):
@@ -79,23 +83,42 @@ def _rows(queries: dict[str, Progress]) -> str:
                width=width, label=name)  # fmt: skip
     ax.set_xlabel("batch")
     ax.legend(fontsize=8)
-    return _svg(fig)
+    return _svg(fig), (
+        "How many rows each micro-batch read. With maxFilesPerTrigger, a batch reads at most "
+        "that many files; empty batches are not drawn (Spark runs none while nothing is new)."
+    )
 
 
-def _rates(queries: dict[str, Progress]) -> str:
-    fig, ax = _figure("Rows per second: arriving (input) and processed")
+def _read(queries: dict[str, Progress]) -> Chart:
+    fig, ax = _figure("Rows read since the run began")
+    begin = min(_at(p) for ps in queries.values() for p in ps)
     for name, ps in queries.items():
-        batches = [p["batchId"] for p in ps]
-        ax.plot(batches, [p.get("inputRowsPerSecond") or 0 for p in ps], marker=".",
-                label=f"{name}: input")  # fmt: skip
-        ax.plot(batches, [p.get("processedRowsPerSecond") or 0 for p in ps], marker=".",
-                label=f"{name}: processed")  # fmt: skip
-    ax.set_xlabel("batch")
+        total, xs, ys = 0, [0.0], [0]
+        for p in ps:
+            total += p["numInputRows"]
+            xs.append(
+                (_at(p) - begin).total_seconds()
+                + (p.get("durationMs") or {}).get("triggerExecution", 0) / 1000
+            )
+            ys.append(total)
+        ax.step(xs, ys, where="post", marker=".", label=name)
+    ax.set_xlabel("seconds since the first batch began")
+    ax.set_ylabel("rows")
     ax.legend(fontsize=8)
-    return _svg(fig)
+    return _svg(fig), (
+        "Each step is a batch, drawn when it ended; the slope is the rate at which rows were "
+        "read. A steady slope that flattens means the query caught up with its input and reads "
+        "rows as they come. Spark's own inputRowsPerSecond (the table below) divides a batch's "
+        "rows by the time since the batch before: it jumps while a backlog is read in quick "
+        "batches, however slowly rows arrive."
+    )
 
 
-def _durations(queries: dict[str, Progress]) -> str:
+def _at(progress: dict[str, Any]) -> dt.datetime:
+    return dt.datetime.fromisoformat(str(progress["timestamp"]).replace("Z", "+00:00"))
+
+
+def _durations(queries: dict[str, Progress]) -> Chart:
     fig, ax = _figure("Batch duration and its parts (ms)")
     name, ps = next(iter(queries.items()))
     batches = [p["batchId"] for p in ps]
@@ -107,47 +130,64 @@ def _durations(queries: dict[str, Progress]) -> str:
         else:
             values = [float((p.get("durationMs") or {}).get(part, 0)) for p in ps]
         if any(values):
-            ax.bar(batches, values, bottom=bottom, label=part)
+            ax.bar(batches, values, bottom=bottom, label=PART_NAMES[part])
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_xlabel(f"batch ({name})")
-    ax.legend(fontsize=8, ncol=4)
-    return _svg(fig)
+    ax.legend(fontsize=8, ncol=2)
+    return _svg(fig), (
+        "Where each batch's time went. Running the query into the sink is the work itself; "
+        "recording offsets and commits is the checkpoint's cost per batch, the same however "
+        "many rows the batch holds: many small batches pay it many times."
+    )
 
 
-def _watermarks(queries: dict[str, Progress]) -> str | None:
+def _watermarks(queries: dict[str, Progress]) -> Chart | None:
     marks = {name: watermarks(ps) for name, ps in queries.items()}
     if not any(marks.values()):
         return None
     fig, ax = _figure("Watermark")
+    times = []
     for name, m in marks.items():
         if m:
-            ax.step([*m], [_when(v) for v in m.values()], where="post", marker=".", label=name)
-    _time_axis(ax)
+            when = [_when(v) for v in m.values()]
+            times += when
+            ax.step([*m], when, where="post", marker=".", label=name)
+    _time_axis(ax, times)
     ax.set_xlabel("batch")
     ax.legend(fontsize=8)
-    return _svg(fig)
+    return _svg(fig), (
+        "The watermark each batch ran with: the newest event time seen in the batches before, "
+        "minus the delay. It only moves forward. A row older than it is late; a window that "
+        "ends at or before it is final (append mode writes it then). Batch 0 has none yet."
+    )
 
 
-def _state(queries: dict[str, Progress]) -> str | None:
+def _state(queries: dict[str, Progress]) -> Chart | None:
     states = {name: [(p["batchId"], sum(o.get("numRowsTotal", 0) for o in p["stateOperators"]),
                       sum(o.get("numRowsDroppedByWatermark", 0) for o in p["stateOperators"]))
                      for p in ps if p.get("stateOperators")]
               for name, ps in queries.items()}  # fmt: skip
     if not any(states.values()):
         return None
-    fig, ax = _figure("Rows held in state, and rows the watermark dropped")
+    fig, ax = _figure("Rows held in state, and Spark's count of rows the watermark dropped")
     for name, rows in states.items():
         if rows:
             ax.plot([r[0] for r in rows], [r[1] for r in rows], marker=".",
-                    label=f"{name}: in state")  # fmt: skip
+                    label=f"{name}: rows in state")  # fmt: skip
             ax.bar([r[0] for r in rows], [r[2] for r in rows], alpha=0.5,
-                   label=f"{name}: dropped as late")  # fmt: skip
+                   label=f"{name}: numRowsDroppedByWatermark")  # fmt: skip
     ax.set_xlabel("batch")
     ax.legend(fontsize=8)
-    return _svg(fig)
+    return _svg(fig), (
+        "Rows in state: what the stateful operator keeps between batches (open windows, "
+        "sessions, keys seen); it falls as the watermark passes them. Spark's "
+        "numRowsDroppedByWatermark counts rows the operator dropped after partial aggregation: "
+        "the late rows of one window in one partition count once. So it is smaller than the "
+        "number of late input rows the picture below marks."
+    )
 
 
-def _picture(pic: Picture) -> str:
+def _picture(pic: Picture) -> Chart:
     fig, ax = _figure(pic.title)
     rows = list(zip(pic.batches, pic.times, pic.dropped, strict=True))
     kept = [(b, t) for b, t, d in rows if not d]
@@ -161,19 +201,27 @@ def _picture(pic: Picture) -> str:
     if pic.watermarks:
         ax.step([*pic.watermarks], [_when(v) for v in pic.watermarks.values()], where="post",
                 color="black", label="watermark")  # fmt: skip
-    _time_axis(ax)
+    _time_axis(ax, [_when(t) for t in pic.times])
     ax.set_xlabel("micro-batch that read the row")
-    ax.set_ylabel("event time")
     ax.legend(fontsize=8)
     fig.set_size_inches(9, 4.5)
-    return _svg(fig)
+    return _svg(fig), (
+        f"Every input row ({len(pic.times)}), at the batch that read it and its event time. "
+        f"Red crosses ({sum(pic.dropped)}) are rows that arrived when the watermark had passed "
+        "them (or their window's end): a correct query drops them. The files each batch read "
+        "come from the query's checkpoint; the watermark from Spark's progress."
+    )
 
 
-def _windows(windows: list[tuple[str, int, int | None]]) -> str:
-    fig, ax = _figure("Per window: expected by the truth, counted by Spark")
+def _windows(windows: list[tuple[str, int, int | None]]) -> Chart:
+    fig, ax = _figure("Per window: expected by the answer key, counted by Spark")
     xs = range(len(windows))
     ax.bar([x - 0.2 for x in xs], [w[1] for w in windows], width=0.4, label="expected")
     ax.bar([x + 0.2 for x in xs], [w[2] or 0 for w in windows], width=0.4, label="counted")
     ax.set_xticks(list(xs), [w[0][11:] for w in windows], rotation=60, fontsize=7)
+    ax.set_xlabel(f"window start, UTC ({windows[0][0][:10]})" if windows else "window start")
     ax.legend(fontsize=8)
-    return _svg(fig)
+    return _svg(fig), (
+        "The check, window by window: the answer key's count beside what the query wrote. "
+        "Where the bars differ, the query kept a late row or dropped one it should not have."
+    )

@@ -14,6 +14,16 @@ from consumer.progress import Listener
 from generator.errors import UsageError
 
 PARTS = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walCommit", "commitOffsets")
+# what each part of a batch's duration is, for a reader who does not know Spark's internal names
+PART_NAMES = {
+    "latestOffset": "finding new input (latestOffset)",
+    "getBatch": "getting the batch (getBatch)",
+    "queryPlanning": "planning (queryPlanning)",
+    "addBatch": "running it into the sink (addBatch)",
+    "walCommit": "recording its offsets (walCommit)",
+    "commitOffsets": "recording it done (commitOffsets)",
+    "other": "the rest",
+}
 
 
 @dataclass
@@ -34,6 +44,7 @@ class Report:
     outcome: str = "running"
     pictures: list[Picture] = field(default_factory=list)
     windows: list[tuple[str, int, int | None]] = field(default_factory=list)  # --check
+    verdict: str | None = None  # --check: "agree" or "DIFFER"
 
     def lines(self) -> Iterator[dict[str, Any]]:
         """The report as the JSON lines of a progress log (settings first, then the events)."""
@@ -44,6 +55,8 @@ class Report:
             yield {"picture": pic.__dict__}
         if self.windows:
             yield {"windows": self.windows}
+        if self.verdict is not None:
+            yield {"verdict": self.verdict}
         yield {"outcome": self.outcome}
 
 
@@ -78,6 +91,8 @@ class Recorder(Listener):
             self._write({"picture": pic.__dict__})
         if self.report.windows:
             self._write({"windows": self.report.windows})
+        if self.report.verdict is not None:
+            self._write({"verdict": self.report.verdict})
         self._write({"outcome": self.report.outcome})
         if self._log is not None:
             self._log.close()
@@ -117,6 +132,8 @@ def load_log(path: Path) -> Report:
             report.pictures.append(pic)
         elif "windows" in line:
             report.windows = [(str(w[0]), int(w[1]), w[2]) for w in line["windows"]]
+        elif "verdict" in line:
+            report.verdict = str(line["verdict"])
         elif "outcome" in line:
             report.outcome = line["outcome"]
     if report.outcome == "running":

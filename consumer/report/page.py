@@ -12,7 +12,16 @@ from consumer.report.log import Report
 STYLE = """body{font-family:sans-serif;margin:2em;max-width:1000px;color:#222}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 8px;
 text-align:right}td:first-child,th:first-child{text-align:left}h1{font-size:22px}
-.chart{margin:1.5em 0}.outcome{font-weight:bold}"""
+.chart{margin:1.5em 0}.outcome{font-weight:bold}.caption{font-size:13px;color:#444;margin:0 0 0 1em}
+.verdict{font-size:18px;font-weight:bold;padding:6px 10px;border-radius:4px}
+.agree{background:#e3f4e3;color:#185c18}.differ{background:#fbe3e3;color:#8b1a1a}"""
+
+VERDICTS = {
+    "agree": "The check: agree. What Spark wrote is what the answer key says a correct query "
+    "writes (exit 0).",
+    "DIFFER": "The check: DIFFER. What Spark wrote is not what the answer key says a correct "
+    "query writes (exit 1): see the last chart and the consumer's table.",
+}
 
 
 def render(report: Report) -> str:
@@ -29,18 +38,30 @@ def render(report: Report) -> str:
             f"<td>{p['numInputRows']}</td><td>{p.get('inputRowsPerSecond') or 0:.1f}</td>"
             f"<td>{p.get('processedRowsPerSecond') or 0:.1f}</td>"
             f"<td>{(p.get('durationMs') or {}).get('triggerExecution', '')}</td>"
-            f"<td>{html.escape(str((p.get('eventTime') or {}).get('watermark', '')))}</td>"
+            f"<td>{html.escape(_watermark(p))}</td>"
             f"<td>{state}</td></tr>"
         )
-    figures = "".join(f'<div class="chart">{svg}</div>' for svg in charts(report))
+    figures = "".join(f'<div class="chart">{svg}<p class="caption">{html.escape(caption)}</p>'
+                      "</div>" for svg, caption in charts(report))  # fmt: skip
     title = html.escape(report.settings.get("consumer", "consumer"))
+    verdict = ""
+    if report.verdict is not None:
+        kind = "agree" if report.verdict == "agree" else "differ"
+        text = VERDICTS.get(report.verdict, f"The check: {report.verdict}")
+        verdict = f"<p class='verdict {kind}'>{html.escape(text)}</p>"
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title} run report</title>"
-        f"<style>{STYLE}</style></head><body><h1>{title}: run report</h1>"
+        f"<style>{STYLE}</style></head><body><h1>{title}: run report</h1>{verdict}"
         f"<p class='outcome'>Outcome: {html.escape(report.outcome)}</p>"
         f"<h2>Settings</h2><table>{rows}</table><h2>Charts</h2>{figures}"
         f"<h2>Micro-batches</h2><table>{head}{''.join(batches)}</table></body></html>\n"
     )
+
+
+def _watermark(progress: dict[str, object]) -> str:
+    """A batch's watermark as the table shows it: none yet, rather than 1970-01-01."""
+    mark = str((progress.get("eventTime") or {}).get("watermark", ""))  # type: ignore[attr-defined]
+    return "none yet" if mark.startswith("1970-01-01T00:00:00") else mark.replace("T", " ")
 
 
 def write(report: Report, path: Path) -> None:
