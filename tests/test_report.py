@@ -53,7 +53,7 @@ def test_a_run_writes_its_report_and_log(reported: Path) -> None:
                     "seed</td><td>1, from _manifest.jsonl"):  # fmt: skip
         assert setting in page, setting
     # rows read, durations, watermark, state, picture, check: each says what to look for
-    assert page.count("<svg") == 7 and page.count("<p class=\"caption\">") == 7
+    assert page.count("<svg") == 7 and page.count('<p class="caption">') == 7
     assert "<td>none yet</td>" in page  # batch 0's watermark, not 1970-01-01
     assert "1970-01-01" not in page
     lines = [json.loads(line) for line in (run / "run.jsonl").read_text().splitlines()]
