@@ -39,6 +39,13 @@ def _figure(title: str) -> tuple[Any, Any]:
     return fig, ax
 
 
+def _chart(fig: Any, ax: Any, xlabel: str, caption: str, ncol: int = 1) -> Chart:
+    """The chart finished: its x label and legend, and it as SVG with its caption."""
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=8, ncol=ncol)
+    return _svg(fig), caption
+
+
 def _by_query(progress: Progress) -> dict[str, Progress]:
     out: dict[str, Progress] = {}
     for p in progress:
@@ -81,11 +88,14 @@ def _rows(queries: dict[str, Progress]) -> Chart:
     for k, (name, ps) in enumerate(queries.items()):
         ax.bar([p["batchId"] + k * width for p in ps], [p["numInputRows"] for p in ps],
                width=width, label=name)  # fmt: skip
-    ax.set_xlabel("batch")
-    ax.legend(fontsize=8)
-    return _svg(fig), (
-        "How many rows each micro-batch read. With maxFilesPerTrigger, a batch reads at most "
-        "that many files; empty batches are not drawn (Spark runs none while nothing is new)."
+    return _chart(
+        fig,
+        ax,
+        "batch",
+        (
+            "How many rows each micro-batch read. With maxFilesPerTrigger, a batch reads at most "
+            "that many files; empty batches are not drawn (Spark runs none while nothing is new)."
+        ),
     )
 
 
@@ -132,12 +142,16 @@ def _durations(queries: dict[str, Progress]) -> Chart:
         if any(values):
             ax.bar(batches, values, bottom=bottom, label=PART_NAMES[part])
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_xlabel(f"batch ({name})")
-    ax.legend(fontsize=8, ncol=2)
-    return _svg(fig), (
-        "Where each batch's time went. Running the query into the sink is the work itself; "
-        "recording offsets and commits is the checkpoint's cost per batch, the same however "
-        "many rows the batch holds: many small batches pay it many times."
+    return _chart(
+        fig,
+        ax,
+        f"batch ({name})",
+        (
+            "Where each batch's time went. Running the query into the sink is the work itself; "
+            "recording offsets and commits is the checkpoint's cost per batch, the same however "
+            "many rows the batch holds: many small batches pay it many times."
+        ),
+        ncol=2,
     )
 
 
@@ -153,12 +167,15 @@ def _watermarks(queries: dict[str, Progress]) -> Chart | None:
             times += when
             ax.step([*m], when, where="post", marker=".", label=name)
     _time_axis(ax, times)
-    ax.set_xlabel("batch")
-    ax.legend(fontsize=8)
-    return _svg(fig), (
-        "The watermark each batch ran with: the newest event time seen in the batches before, "
-        "minus the delay. It only moves forward. A row older than it is late; a window that "
-        "ends at or before it is final (append mode writes it then). Batch 0 has none yet."
+    return _chart(
+        fig,
+        ax,
+        "batch",
+        (
+            "The watermark each batch ran with: the newest event time seen in the batches before, "
+            "minus the delay. It only moves forward. A row older than it is late; a window that "
+            "ends at or before it is final (append mode writes it then). Batch 0 has none yet."
+        ),
     )
 
 
@@ -176,14 +193,17 @@ def _state(queries: dict[str, Progress]) -> Chart | None:
                     label=f"{name}: rows in state")  # fmt: skip
             ax.bar([r[0] for r in rows], [r[2] for r in rows], alpha=0.5,
                    label=f"{name}: numRowsDroppedByWatermark")  # fmt: skip
-    ax.set_xlabel("batch")
-    ax.legend(fontsize=8)
-    return _svg(fig), (
-        "Rows in state: what the stateful operator keeps between batches (open windows, "
-        "sessions, keys seen); it falls as the watermark passes them. Spark's "
-        "numRowsDroppedByWatermark counts rows the operator dropped after partial aggregation: "
-        "the late rows of one window in one partition count once. So it is smaller than the "
-        "number of late input rows the picture below marks."
+    return _chart(
+        fig,
+        ax,
+        "batch",
+        (
+            "Rows in state: what the stateful operator keeps between batches (open windows, "
+            "sessions, keys seen); it falls as the watermark passes them. Spark's "
+            "numRowsDroppedByWatermark counts rows the operator dropped after partial aggregation: "
+            "the late rows of one window in one partition count once. So it is smaller than the "
+            "number of late input rows the picture below marks."
+        ),
     )
 
 
@@ -219,9 +239,12 @@ def _windows(windows: list[tuple[str, int, int | None]]) -> Chart:
     ax.bar([x - 0.2 for x in xs], [w[1] for w in windows], width=0.4, label="expected")
     ax.bar([x + 0.2 for x in xs], [w[2] or 0 for w in windows], width=0.4, label="counted")
     ax.set_xticks(list(xs), [w[0][11:] for w in windows], rotation=60, fontsize=7)
-    ax.set_xlabel(f"window start, UTC ({windows[0][0][:10]})" if windows else "window start")
-    ax.legend(fontsize=8)
-    return _svg(fig), (
-        "The check, window by window: the answer key's count beside what the query wrote. "
-        "Where the bars differ, the query kept a late row or dropped one it should not have."
+    return _chart(
+        fig,
+        ax,
+        f"window start, UTC ({windows[0][0][:10]})" if windows else "window start",
+        (
+            "The check, window by window: the answer key's count beside what the query wrote. "
+            "Where the bars differ, the query kept a late row or dropped one it should not have."
+        ),
     )
