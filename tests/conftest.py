@@ -18,8 +18,7 @@ RETAIL_SAMPLE = REPO / "tests" / "data" / "retail-by-day-sample"
 # collects with one thread: its runs are seconds long, most of a JVM's work is compiling its
 # start-up, and two cores are shared by three test workers. Nothing Spark computes changes. A
 # cold consumer run costs 16.0 -> 9.3 CPU seconds, 10.0 -> 8.0 s wall
-# (scripts/bench_jvm_start.py); the suite 8 min 35 s -> 7 min 35 s on this two-core machine.
-# A setting of the user's own wins.
+# (scripts/bench_jvm_start.py). A setting of the user's own wins.
 TEST_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 # a driver passes them on to the executors a cluster starts for it
 os.environ.setdefault("SPARK_SUBMIT_OPTS", f"{TEST_JVM_OPTIONS} "
