@@ -258,6 +258,39 @@ def listening(pid: int) -> set[tuple[str, int]]:
 
 @pytest.mark.spark
 @pytest.mark.slow
+def test_the_stdin_recipe_typed_lines_that_do_not_fit_give_nulls_not_a_failed_query() -> None:
+    """The README's hand-typed recipe, two terminals: `generator socket 0 --stdin`, lines typed
+    (one with a single field, one with a word where the age goes, one whole row), then Ctrl-D;
+    `consumer socket --port P` shows each line, the columns it cannot fill empty (NULL), with no
+    failed query (Spark 4's ANSI mode fails a plain getItem or cast); then Ctrl-C ends it."""
+    server = subprocess.Popen([sys.executable, "-m", "generator", "socket", "0", "--stdin"],
+                              cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=_env())  # fmt: skip
+    _STARTED.append(server)
+    assert server.stdout is not None and server.stdin is not None
+    port = server.stdout.readline().rsplit(":", 1)[1].strip()
+    server.stdin.write("Jean-George Perrin\nAnn,,Lee,forty,123\nLeor,,Finkelberg,41,456\n")
+    server.stdin.close()  # Ctrl-D: held for the first client, then the server is done
+    consumer = _terminal([sys.executable, "-m", "consumer", "socket", "--port", port,
+                          "--num-rows", "10", "--no-truncate"])  # fmt: skip
+    deadline = time.monotonic() + 120
+    while ": 3 rows" not in consumer.err and consumer.poll() is None:  # the lines' batch
+        assert time.monotonic() < deadline, consumer.err
+        time.sleep(0.1)
+    os.killpg(consumer.pid, signal.SIGINT)  # seen them: Ctrl-C, as a person ends it
+    out, err = consumer.finish()
+    assert server.wait(30) == 0
+    assert consumer.returncode == 0, err
+    assert "Traceback" not in err and "INVALID" not in err and "CAST" not in err, err
+    rows = sorted([cell.strip() for cell in line.strip("|").split("|")]
+                  for line in out.splitlines() if line.startswith("|") and "fname" not in line)
+    assert rows == [["Ann", "", "Lee", "NULL", "123"],
+                    ["Jean-George Perrin", "NULL", "NULL", "NULL", "NULL"],
+                    ["Leor", "", "Finkelberg", "41", "456"]], out  # fmt: skip
+
+
+@pytest.mark.spark
+@pytest.mark.slow
 def test_spark_submit_runs_the_consumer_unchanged(tmp_path: Path) -> None:
     _person_files(tmp_path / "in", files=2)
     spark_submit = Path(sys.executable).parent / "spark-submit"
