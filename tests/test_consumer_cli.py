@@ -282,8 +282,11 @@ def test_the_stdin_recipe_typed_lines_that_do_not_fit_give_nulls_not_a_failed_qu
     assert server.wait(30) == 0
     assert consumer.returncode == 0, err
     assert "Traceback" not in err and "INVALID" not in err and "CAST" not in err, err
-    rows = sorted([cell.strip() for cell in line.strip("|").split("|")]
-                  for line in out.splitlines() if line.startswith("|") and "fname" not in line)
+    rows = sorted(
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in out.splitlines()
+        if line.startswith("|") and "fname" not in line
+    )
     assert rows == [["Ann", "", "Lee", "NULL", "123"],
                     ["Jean-George Perrin", "NULL", "NULL", "NULL", "NULL"],
                     ["Leor", "", "Finkelberg", "41", "456"]], out  # fmt: skip
