@@ -259,26 +259,33 @@ def listening(pid: int) -> set[tuple[str, int]]:
 @pytest.mark.spark
 @pytest.mark.slow
 def test_the_stdin_recipe_typed_lines_that_do_not_fit_give_nulls_not_a_failed_query() -> None:
-    """The README's hand-typed recipe, two terminals: `generator socket 0 --stdin`, lines typed
-    (one with a single field, one with a word where the age goes, one whole row), then Ctrl-D;
-    `consumer socket --port P` shows each line, the columns it cannot fill empty (NULL), with no
-    failed query (Spark 4's ANSI mode fails a plain getItem or cast); then Ctrl-C ends it."""
+    """The hand-typed recipe of docs/generator.md, two terminals: `generator socket 0 --stdin`;
+    `consumer socket --port P`; once its query runs, three lines typed (one with a single field,
+    one with a word where the age goes, one whole row). The consumer shows each, the columns it
+    cannot fill empty (NULL), with no failed query (Spark 4's ANSI mode fails a plain getItem
+    or cast); Ctrl-C ends it, Ctrl-D the server."""
     server = subprocess.Popen([sys.executable, "-m", "generator", "socket", "0", "--stdin"],
                               cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=_env())  # fmt: skip
+                              stderr=subprocess.DEVNULL, text=True, env=_env())  # fmt: skip
     _STARTED.append(server)
     assert server.stdout is not None and server.stdin is not None
     port = server.stdout.readline().rsplit(":", 1)[1].strip()
-    server.stdin.write("Jean-George Perrin\nAnn,,Lee,forty,123\nLeor,,Finkelberg,41,456\n")
-    server.stdin.close()  # Ctrl-D: held for the first client, then the server is done
     consumer = _terminal([sys.executable, "-m", "consumer", "socket", "--port", port,
                           "--num-rows", "10", "--no-truncate"])  # fmt: skip
-    deadline = time.monotonic() + 120
-    while ": 3 rows" not in consumer.err and consumer.poll() is None:  # the lines' batch
-        assert time.monotonic() < deadline, consumer.err
-        time.sleep(0.1)
-    os.killpg(consumer.pid, signal.SIGINT)  # seen them: Ctrl-C, as a person ends it
+
+    def until(said: str) -> None:
+        deadline = time.monotonic() + 120
+        while said not in consumer.err:
+            assert consumer.poll() is None and time.monotonic() < deadline, consumer.err
+            time.sleep(0.1)
+
+    until("socket batch 0:")  # the query is connected and running: type
+    server.stdin.write("Jean-George Perrin\nAnn,,Lee,forty,123\nLeor,,Finkelberg,41,456\n")
+    server.stdin.flush()
+    until(": 3 rows")
+    os.killpg(consumer.pid, signal.SIGINT)  # seen them: Ctrl-C
     out, err = consumer.finish()
+    server.stdin.close()  # Ctrl-D
     assert server.wait(30) == 0
     assert consumer.returncode == 0, err
     assert "Traceback" not in err and "INVALID" not in err and "CAST" not in err, err

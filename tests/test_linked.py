@@ -291,3 +291,14 @@ def test_dedup_key_rules() -> None:
     # the key lists the rows kept: the first of each id (k again in batch 3 is late)
     kept = [(r["id"], r["batch"]) for r in key.lines()[:-1]]
     assert kept == [("a", 0), ("z", 0), ("k", 0), ("b", 1), ("c", 1), ("y", 2), ("m", 4)]
+
+
+def test_an_empty_landed_file_reads_as_no_rows(tmp_path: Path) -> None:
+    """A tick with no rows for a file (a bundle's clicks) lands an empty file: read back (as the
+    answer keys do when a run goes on), it is a table of no rows, not Arrow's 'Empty CSV file'."""
+    from generator.manifest import read_landed
+
+    (tmp_path / "part-000001.csv").write_bytes(b"")
+    clicks = BUNDLES["ads"].member("clicks")
+    table = read_landed(tmp_path / "part-000001.csv", clicks, header=False)
+    assert table.num_rows == 0 and table.column_names == clicks.column_names

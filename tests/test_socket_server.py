@@ -178,6 +178,7 @@ def test_at_rate_0_the_idle_client_is_the_slow_one() -> None:
         assert f"client 127.0.0.1:{idle.sock.getsockname()[1]} too slow: " in log, log
         assert f"client 127.0.0.1:{reader.getsockname()[1]} too slow" not in log, log
         assert not closed.is_set()
+        assert server.clients.dropped == 1  # the idle one, no other
         idle.close()
         reader.close()
     got = bytes(received).split(b"\n")[:-1]
@@ -205,6 +206,20 @@ def test_an_idle_client_is_dropped_after_the_idle_timeout() -> None:
         idle.close()
         reader.close()
     assert got == sequence(PERSON, 7, len(got))
+
+
+def test_with_count_an_idle_client_does_not_keep_the_server_running() -> None:
+    """--fanout each --count N: a client that reads its N rows and one that never reads; the
+    idle one is dropped after --idle-timeout, though its rows were all queued, and the server
+    then exits."""
+    with running(config(rate=0, fanout="each", count=200_000, idle_timeout=0.5)) as server:
+        idle = LineClient(server.port, rcvbuf=4096)  # connects, never reads
+        reader = LineClient(server.port)
+        assert len(reader.rest(timeout=60)) == 200_000
+        assert wait_exit(server, 30) == 0
+        assert server.clients.dropped == 1
+        idle.close()
+        reader.close()
 
 
 def test_stdin_line_held_until_the_first_client() -> None:

@@ -94,7 +94,8 @@ def _rows(queries: dict[str, Progress]) -> Chart:
         "batch",
         (
             "How many rows each micro-batch read. With maxFilesPerTrigger, a batch reads at most "
-            "that many files; empty batches are not drawn (Spark runs none while nothing is new)."
+            "that many files. A batch with no rows is one Spark ran to move the watermark on "
+            "(stateful queries), not a stall."
         ),
     )
 
@@ -112,15 +113,18 @@ def _read(queries: dict[str, Progress]) -> Chart:
             )
             ys.append(total)
         ax.step(xs, ys, where="post", marker=".", label=name)
-    ax.set_xlabel("seconds since the first batch began")
     ax.set_ylabel("rows")
-    ax.legend(fontsize=8)
-    return _svg(fig), (
-        "Each step is a batch, drawn when it ended; the slope is the rate at which rows were "
-        "read. A steady slope that flattens means the query caught up with its input and reads "
-        "rows as they come. Spark's own inputRowsPerSecond (the table below) divides a batch's "
-        "rows by the time since the batch before: it jumps while a backlog is read in quick "
-        "batches, however slowly rows arrive."
+    return _chart(
+        fig,
+        ax,
+        "seconds since the first batch began",
+        (
+            "Each step is a batch, drawn when it ended; the slope is the rate at which rows were "
+            "read. A steady slope that flattens means the query caught up with its input and reads "
+            "rows as they come. Spark's own inputRowsPerSecond (the table below) divides a batch's "
+            "rows by the time since the batch before: it jumps while a backlog is read in quick "
+            "batches, however slowly rows arrive."
+        ),
     )
 
 
@@ -200,9 +204,10 @@ def _state(queries: dict[str, Progress]) -> Chart | None:
         (
             "Rows in state: what the stateful operator keeps between batches (open windows, "
             "sessions, keys seen); it falls as the watermark passes them. Spark's "
-            "numRowsDroppedByWatermark counts rows the operator dropped after partial aggregation: "
-            "the late rows of one window in one partition count once. So it is smaller than the "
-            "number of late input rows the picture below marks."
+            "numRowsDroppedByWatermark counts the rows the operator itself dropped; in a window "
+            "aggregation that is after partial aggregation (the late rows of one window in one "
+            "partition count once), so it is smaller than the late input rows the picture "
+            "below marks."
         ),
     )
 
@@ -222,14 +227,17 @@ def _picture(pic: Picture) -> Chart:
         ax.step([*pic.watermarks], [_when(v) for v in pic.watermarks.values()], where="post",
                 color="black", label="watermark")  # fmt: skip
     _time_axis(ax, [_when(t) for t in pic.times])
-    ax.set_xlabel("micro-batch that read the row")
-    ax.legend(fontsize=8)
     fig.set_size_inches(9, 4.5)
-    return _svg(fig), (
-        f"Every input row ({len(pic.times)}), at the batch that read it and its event time. "
-        f"Red crosses ({sum(pic.dropped)}) are rows that arrived when the watermark had passed "
-        "them (or their window's end): a correct query drops them. The files each batch read "
-        "come from the query's checkpoint; the watermark from Spark's progress."
+    return _chart(
+        fig,
+        ax,
+        "micro-batch that read the row",
+        (
+            f"Every input row ({len(pic.times)}), at the batch that read it and its event time. "
+            f"Red crosses ({sum(pic.dropped)}) are rows that arrived when the watermark had passed "
+            "them (or their window's end): a correct query drops them. The files each batch read "
+            "come from the query's checkpoint; the watermark from Spark's progress."
+        ),
     )
 
 

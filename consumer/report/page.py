@@ -20,7 +20,8 @@ VERDICTS = {
     "agree": "The check: agree. What Spark wrote is what the answer key says a correct query "
     "writes (exit 0).",
     "DIFFER": "The check: DIFFER. What Spark wrote is not what the answer key says a correct "
-    "query writes (exit 1): see the last chart and the consumer's table.",
+    "query writes (exit 1): the consumer's table says where (a watermark query's last chart "
+    "too).",
 }
 
 

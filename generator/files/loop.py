@@ -173,7 +173,7 @@ def complete_last_tick(config: FilesConfig, engine: Engine, manifests: list[Mani
         tick = maker.next()
     finally:
         maker.close()
-    after_ns = time.time_ns()
+    after_ns = resume_point(config, manifests)[2]  # after every landed file, as land() keeps it
     for stream, made in tick:
         if stream in missing:
             first = made.start if made.start >= 0 else (manifests[stream].next_row or 0)

@@ -34,9 +34,11 @@ class Client:
         self.sent = 0  # lines handed to the kernel
         self._wakeup = asyncio.Event()
         self._room = room  # set when this client can take more (rate 0 paces on it)
-        self.closing = False
+        self.closing = False  # finishing (sending what is queued, then closing) or dropped
+        self.dropped = False  # disconnected as too slow or idle (counted once)
         self.gone = asyncio.Event()
         self._took_at = time.monotonic()  # when it last took lines (or had none waiting)
+        self._buffered = 0  # bytes in its transport's buffer when last looked at
 
     def offer(self, data: memoryview, lines: int) -> bool:
         """Queue `lines` lines; False when the queue would overflow (the client is too slow)."""
@@ -55,8 +57,15 @@ class Client:
 
     @property
     def waiting(self) -> float:
-        """Seconds its lines have waited without it taking any (0: it has none waiting)."""
-        return time.monotonic() - self._took_at if self._queue else 0.0
+        """Seconds its lines have waited without it taking any (0: it has none waiting). A
+        client that takes bytes slowly is taking them: its transport's buffer shrinks."""
+        if not self._queue:
+            return 0.0
+        buffered = self.writer.transport.get_write_buffer_size()
+        if buffered < self._buffered:
+            self._took_at = time.monotonic()
+        self._buffered = buffered
+        return time.monotonic() - self._took_at
 
     @property
     def reading(self) -> bool:
@@ -144,26 +153,22 @@ class Clients:
         """Disconnect the clients that took none of their waiting lines for `after` seconds
         (with --fanout each, each holds a queue of its own: idle ones would hold memory)."""
         for client in list(self.connected):
-            if not client.closing and client.waiting >= after:
-                client.closing = True
-                self.dropped += 1
-                self._log(
-                    f"client {client.peer} idle: took nothing for {client.waiting:.0f}s; "
-                    "disconnected"
-                )
-                client.abort()
+            if not client.dropped and not client.gone.is_set() and client.waiting >= after:
+                self.drop(client, f"idle: took nothing for {client.waiting:.0f}s")
 
     def send(self, data: memoryview, lines: int, to: list[Client]) -> None:
         for client in to:
             if client.closing or client.gone.is_set():
                 continue
             if not client.offer(data, lines):
-                client.closing = True
-                self.dropped += 1
-                self._log(
-                    f"client {client.peer} too slow: {client.queued} lines queued; disconnected"
-                )
-                client.abort()
+                self.drop(client, f"too slow: {client.queued} lines queued")
+
+    def drop(self, client: Client, why: str) -> None:
+        """Disconnect a client that cannot keep up or takes nothing, and count it."""
+        client.closing = client.dropped = True
+        self.dropped += 1
+        self._log(f"client {client.peer} {why}; disconnected")
+        client.abort()
 
     async def present(self) -> None:
         """Until some client is connected."""

@@ -78,7 +78,7 @@ class Producer:
 
 def pacing(targets: list[Client]) -> list[Client]:
     """The clients --rate 0 waits for: those reading; when none is, all (a lone client that
-    pauses is waited for, never dropped)."""
+    pauses is waited for, until --idle-timeout)."""
     return [c for c in targets if c.reading] or targets
 
 
