@@ -69,13 +69,19 @@ def test_a_bundle_resumed_is_the_bundle_landed_at_once(tmp_path: Path) -> None:
     assert gen(tmp_path / "once", "--files", 30, *args) == 0
     assert gen(tmp_path / "twice", "--files", 12, *args) == 0
     assert gen(tmp_path / "twice", "--files", 18, *args) == 0
+    same_bundle(tmp_path / "once", tmp_path / "twice")
+
+
+def same_bundle(once: Path, other: Path) -> None:
+    """Two ads folders hold the same files, byte for byte, one manifest line each, and the
+    same answer keys."""
     for side in ("impressions", "clicks"):
-        once, twice = tmp_path / "once" / side, tmp_path / "twice" / side
-        names = sorted(p.name for p in once.glob("part-*.csv"))
-        assert names == sorted(p.name for p in twice.glob("part-*.csv"))
-        assert filecmp.cmpfiles(once, twice, names, shallow=False)[0] == names
+        names = sorted(p.name for p in (once / side).glob("part-*.csv"))
+        assert names == sorted(p.name for p in (other / side).glob("part-*.csv"))
+        assert filecmp.cmpfiles(once / side, other / side, names, shallow=False)[0] == names
+        assert len((other / side / "_manifest.jsonl").read_text().splitlines()) == len(names)
     for key in ("_truth_join.jsonl", "clicks/_truth.jsonl"):
-        assert load_key(tmp_path / "once" / key) == load_key(tmp_path / "twice" / key)
+        assert load_key(once / key) == load_key(other / key)
 
 
 def test_a_bundle_killed_between_the_files_of_a_tick_is_made_whole_at_restart(
@@ -97,14 +103,7 @@ def test_a_bundle_killed_between_the_files_of_a_tick_is_made_whole_at_restart(
     assert last.name in lines[-1]
     manifest.write_text("".join(lines[:-1]))
     assert gen(tmp_path / "cut", "--files", 2, *args) == 0
-    for side in ("impressions", "clicks"):
-        once, cut = tmp_path / "once" / side, tmp_path / "cut" / side
-        names = sorted(p.name for p in once.glob("part-*.csv"))
-        assert names == sorted(p.name for p in cut.glob("part-*.csv"))
-        assert filecmp.cmpfiles(once, cut, names, shallow=False)[0] == names
-        assert len((cut / "_manifest.jsonl").read_text().splitlines()) == len(names)
-    for key in ("_truth_join.jsonl", "clicks/_truth.jsonl"):
-        assert load_key(tmp_path / "once" / key) == load_key(tmp_path / "cut" / key)
+    same_bundle(tmp_path / "once", tmp_path / "cut")
 
 
 def test_shop_lands_customers_once_and_counts_unknown_customers(tmp_path: Path) -> None:
