@@ -111,6 +111,24 @@ def test_examples_load_and_land(example: Path, tmp_path: Path) -> None:
         ('name = "x\n', "not valid TOML"),
         ('name = "../x"\ndescription = ""\n[[columns]]\nname = "a"\ntype = "INT"\n'
          'source = { kind = "sequence" }\n', "hold a path separator"),
+        # names Spark could not tell apart, or not take at all
+        ('name = "x"\ndescription = ""\n[[columns]]\nname = "Amount"\ntype = "INT"\n'
+         'source = { kind = "sequence" }\n[[columns]]\nname = "amount"\ntype = "INT"\n'
+         'source = { kind = "sequence" }\n',
+         "column 'amount': differs from column 'Amount' only in case"),
+        ('name = "x"\ndescription = ""\n[[columns]]\nname = ""\ntype = "INT"\n'
+         'source = { kind = "sequence" }\n', "column 1 (''): a column name must be non-empty"),
+        ('name = "x"\ndescription = ""\n[[columns]]\nname = "a\\nb"\ntype = "INT"\n'
+         'source = { kind = "sequence" }\n',
+         "column 1 ('a\\nb'): a column name must be non-empty, printable text"),
+        # every weekday skipped: no day could ever land
+        ('name = "x"\ndescription = ""\n[naming]\nkind = "daily"\n'
+         'skip_weekdays = [0, 1, 2, 3, 4, 5, 6]\n[[columns]]\nname = "a"\ntype = "INT"\n'
+         'source = { kind = "sequence" }\n', "at least one must be left"),
+        # Faker's own refusal, named: random_int with min > max
+        ('name = "x"\ndescription = ""\n[[columns]]\nname = "a"\ntype = "INT"\n'
+         'source = { kind = "faker", provider = "random_int", kwargs = { min = 9, max = 1 } }\n',
+         "column 'a': Faker provider 'random_int': empty range"),
     ],
 )  # fmt: skip
 def test_a_bad_spec_is_one_line_naming_file_column_and_problem(
