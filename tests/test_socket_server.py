@@ -374,6 +374,7 @@ def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
             "or a spec file, *.toml)",
         ),
         (["0", "--stdin", "--fanout", "each"], "--stdin sends the same lines to every client"),
+        (["0", "--idle-timeout", "0"], "argument --idle-timeout: must be more than 0, not 0"),
     ],
 )
 def test_bad_input(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
