@@ -13,8 +13,8 @@ WRITE_SLICE = 256 * 1024  # bytes handed to a transport at a time: bounds its bu
 # a client with lines waiting that takes none for this long is not reading: at --rate 0 it no
 # longer paces the others, and its queue fills until it is dropped as too slow (a client that
 # connects and never reads swallows megabytes into the kernel's buffers first: it looks fast).
-# A client that reads takes a slice every few milliseconds; one that pauses longer is only left
-# behind, and dropped only if its queue overflows.
+# A client that reads takes bytes every few milliseconds (its transport's buffer shrinks); one
+# that pauses longer is only left behind, and dropped only if its queue overflows.
 STALLED = 0.1
 
 
