@@ -30,7 +30,7 @@ MANIFEST = "_manifest.jsonl"
 DECLARATION = "_dataset.toml"  # the declaration the folder's files were drawn from
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a start makes tens of thousands, and frozen doubles that
 class Entry:
     file: str
     rows: int
@@ -44,11 +44,16 @@ class Entry:
 
     def __post_init__(self) -> None:
         # a line read back must be what this class writes: a wrong type is a damaged line
-        counts = (self.rows, self.bytes, self.crc32, self.copies)
-        if not all(type(v) is int and v >= 0 for v in counts) or not (
-            isinstance(self.file, str) and isinstance(self.dataset, str)
+        # (written out, not looped: a start reads tens of thousands of these)
+        rows, size, crc, copies, seed, start = (self.rows, self.bytes, self.crc32, self.copies,
+                                                self.seed, self.start)  # fmt: skip
+        if not (
+            type(rows) is int and rows >= 0 and type(size) is int and size >= 0
+            and type(crc) is int and crc >= 0 and type(copies) is int and copies >= 0
+            and type(self.file) is str and type(self.dataset) is str
             and type(self.header) is bool
-            and all(v is None or (type(v) is int and v >= 0) for v in (self.seed, self.start))
+            and (seed is None or (type(seed) is int and seed >= 0))
+            and (start is None or (type(start) is int and start >= 0))
         ):  # fmt: skip
             raise TypeError(f"not a manifest entry: {self}")
 

@@ -39,7 +39,8 @@ def main() -> None:
         for dataset in args.dataset:
             full = Path(tmp) / f"{dataset}-full"
             made = generator(full, dataset, args.before)
-            count = sum(1 for p in full.iterdir() if not p.name.startswith((".", "_")))
+            count = sum(1 for p in full.rglob("*")  # a bundle's files are in its subfolders
+                        if p.is_file() and not p.name.startswith((".", "_")))  # fmt: skip
             empty_times, full_times = [], []
             for k in range(args.repeat):
                 empty = Path(tmp) / f"{dataset}-empty-{k}"

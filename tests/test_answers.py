@@ -90,3 +90,87 @@ def test_a_torn_last_line_is_left_out(tmp_path: Path) -> None:
     with path.open("a") as f:
         f.write('{"id": "e99", "ti')  # a run killed in the middle of a save
     assert load_key(path) == whole
+
+
+# A run that goes on takes up the keys' saved state (`_keys_state.json`) and reads only the
+# files landed after it; whatever it finds, its keys are an unbroken run's.
+
+ACTIVITY = ["--dataset", "activity", "--rows-per-file", "50", "--interval", "0", "--seed", "4",
+            "--start", "2024-01-01T00:00:00", "--duplicates", "0.2", "--late-fraction", "0.1",
+            "--max-lateness", "120", "--quiet"]  # fmt: skip
+KEYS = ("_truth.jsonl", "_truth_sessions.jsonl", "_truth_dedup.jsonl")
+
+
+def land(folder: Path, files: int) -> None:
+    from generator.cli import main
+
+    assert main(["files", str(folder), "--files", str(files), *ACTIVITY]) == 0
+
+
+def same_keys(once: Path, other: Path) -> None:
+    assert load_truth(once / KEYS[0]) == load_truth(other / KEYS[0])
+    for name in KEYS[1:]:
+        assert load_key(once / name) == load_key(other / name), name
+
+
+@pytest.fixture(scope="module")
+def unbroken(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("unbroken")
+    land(folder, 15)
+    return folder
+
+
+def test_a_restart_takes_up_the_saved_state_and_needs_no_earlier_file(
+    unbroken: Path, tmp_path: Path
+) -> None:
+    """The first five files archived away (as Spark's cleanSource does) before the run goes on:
+    a run that had to read them again would have nothing to read."""
+    land(tmp_path, 5)
+    archive = tmp_path.parent / f"{tmp_path.name}-archive"
+    archive.mkdir()
+    for path in tmp_path.glob("part-*.csv"):
+        path.rename(archive / path.name)
+    land(tmp_path, 10)
+    same_keys(unbroken, tmp_path)
+
+
+def test_a_state_older_than_the_key_files_is_caught_up_from_the_files_after_it(
+    unbroken: Path, tmp_path: Path
+) -> None:
+    """A run killed after it appended to the keys and before it saved their state again: the
+    next start cuts what the keys' files hold after the state and reads the files since."""
+    land(tmp_path, 5)
+    old = (tmp_path / "_keys_state.json").read_bytes()
+    land(tmp_path, 5)
+    (tmp_path / "_keys_state.json").write_bytes(old)
+    land(tmp_path, 5)
+    same_keys(unbroken, tmp_path)
+
+
+@pytest.mark.parametrize("spoil", ["garbage", "key file shortened", "key file rewritten",
+                                   "unknown file", "no state"])  # fmt: skip
+def test_a_state_that_does_not_fit_the_folder_is_set_aside_and_every_file_read(
+    unbroken: Path, tmp_path: Path, spoil: str
+) -> None:
+    import json
+
+    land(tmp_path, 5)
+    state = tmp_path / "_keys_state.json"
+    if spoil == "garbage":
+        state.write_bytes(b'{"version": 1, "seed": 4, "members"')
+    elif spoil == "key file shortened":
+        truth = tmp_path / KEYS[1]
+        truth.write_bytes(truth.read_bytes()[:-10])
+    elif spoil == "key file rewritten":  # same length, other bytes
+        truth = tmp_path / KEYS[2]
+        data = bytearray(truth.read_bytes())
+        data[-5] ^= 1
+        truth.write_bytes(bytes(data))
+    elif spoil == "unknown file":
+        saved = json.loads(state.read_text())
+        saved["taken"][0][1] = "part-000099.csv"
+        state.write_text(json.dumps(saved))
+    else:
+        state.unlink()
+    land(tmp_path, 10)
+    same_keys(unbroken, tmp_path)

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pytest
 
-from generator.answers import DedupKey, JoinKey, SessionsKey, iso, load_key
+from generator.answers import DedupKey, JoinKey, SessionsKey, iso, load_key, load_truth
 from generator.cli import main
 from generator.datasets import BUNDLES, DATASETS
 from generator.files import FilesConfig, run
@@ -35,7 +35,8 @@ def test_ads_lands_the_guides_columns_in_two_subfolders(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert gen(tmp_path, "--dataset", "ads", "--files", 40, "--interval", 0, "--seed", 5) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["_truth_join.jsonl", "clicks",
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_keys_state.json", "_truth_join.jsonl",
+                                                          "clicks",
                                                           "impressions"]  # fmt: skip
     assert len(list((tmp_path / "impressions").glob("part-*.csv"))) == 40
     assert len(list((tmp_path / "clicks").glob("part-*.csv"))) == 40  # one per tick, some empty
@@ -80,8 +81,8 @@ def same_bundle(once: Path, other: Path) -> None:
         assert names == sorted(p.name for p in (other / side).glob("part-*.csv"))
         assert filecmp.cmpfiles(once / side, other / side, names, shallow=False)[0] == names
         assert len((other / side / "_manifest.jsonl").read_text().splitlines()) == len(names)
-    for key in ("_truth_join.jsonl", "clicks/_truth.jsonl"):
-        assert load_key(once / key) == load_key(other / key)
+    assert load_key(once / "_truth_join.jsonl") == load_key(other / "_truth_join.jsonl")
+    assert load_truth(once / "clicks/_truth.jsonl") == load_truth(other / "clicks/_truth.jsonl")
 
 
 def test_a_bundle_killed_between_the_files_of_a_tick_is_made_whole_at_restart(

@@ -41,6 +41,27 @@ class AnswerKey:
     def open_records(self) -> list[Line]:
         return []
 
+    def state(self) -> Line:
+        """What the key holds after its last batch, as JSON: with `restore`, a run that goes on
+        starts from it instead of reading every file again."""
+        raise NotImplementedError
+
+    def restore(self, state: Line) -> None:
+        """Take up `state` (a fresh key's settings must be the state's: ValueError else)."""
+        raise NotImplementedError
+
+    def mark(self) -> Line | None:
+        """Where the key's file ended at the last save (None before the first)."""
+        return self._file.mark() if self._file is not None else None
+
+    def resume(self, folder: Path, mark: Line) -> bool:
+        """Append to the file from `mark` on (False, and nothing changed, if it cannot)."""
+        file = KeyFile(folder, self.file_name)
+        if not file.resume(mark):
+            return False
+        self._file, self._saved, self.final = file, 0, []
+        return True
+
     def summary(self) -> Line:
         raise NotImplementedError
 

@@ -72,6 +72,24 @@ class DedupKey(AnswerKey):
             self.seen_ids = self.seen_ids.filter(pa.array(alive))
             self.seen_times = self.seen_times[alive]
 
+    def state(self) -> Line:
+        return {"watermark_seconds": self.watermark, "watermark": self.wm.state(),
+                "batches": self.batches, "kept": self.kept, "late": self.late,
+                "duplicates": self.duplicates, "rows": self.rows,
+                "seen_ids": self.seen_ids.to_pylist(),
+                "seen_times": self.seen_times.tolist()}  # fmt: skip
+
+    def restore(self, state: Line) -> None:
+        if state["watermark_seconds"] != self.watermark:
+            raise ValueError("the watermark delay changed")
+        self.wm.restore(state["watermark"])
+        self.batches, self.kept, self.late = state["batches"], state["kept"], state["late"]
+        self.duplicates, self.rows = state["duplicates"], state["rows"]
+        self.seen_ids = pa.array(state["seen_ids"], pa.string())
+        self.seen_times = np.asarray(state["seen_times"], dtype=np.int64)
+        if len(self.seen_ids) != len(self.seen_times):
+            raise ValueError("the ids in state and their times differ in number")
+
     def summary(self) -> Line:
         return {"summary": "dedup", "rows": self.rows, "kept": self.kept,
                 "duplicates": self.duplicates, "late": self.late, "batches": self.batches,

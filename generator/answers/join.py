@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +28,9 @@ ENRICH_TRUTH = "_truth_enrich.jsonl"
 JOIN_LEFT_WATERMARK = 2 * 3600  # impressions: 2 hours
 JOIN_RIGHT_WATERMARK = 3 * 3600  # clicks: 3 hours
 JOIN_WITHIN = 3600  # a click at most 1 hour after its impression
+# how far behind the watermark a row's event time may be and still be paired as "may": rows are
+# remembered for that (and `within`) past the watermark, so the key's state stays bounded
+MAY_HORIZON = 6 * 3600
 
 
 @dataclass
@@ -64,9 +68,10 @@ class JoinKey(AnswerKey):
         self.rule = Lateness("event")
         self.left_state: dict[str, list[_Row]] = defaultdict(list)
         self.right_state: dict[str, list[_Row]] = defaultdict(list)
-        self.every_left: dict[str, list[int]] = defaultdict(list)  # each side's rows, ever
+        self.every_left: dict[str, list[int]] = defaultdict(list)  # rows within MAY_HORIZON
         self.every_right: dict[str, list[int]] = defaultdict(list)
         self.must: set[tuple[str, int, int]] = set()
+        self.forgot = 0  # the event time before which every_* and must were last cut
         self.counts = {"must": 0, "may": 0, "null_rows": 0, "left_rows": 0, "right_rows": 0,
                        "late_left": 0, "late_right": 0}  # fmt: skip
 
@@ -107,6 +112,23 @@ class JoinKey(AnswerKey):
                          "null_rows")  # fmt: skip
         self.batches += 1
         self.wm.advance()
+        self._forget(self.wm.now - self.within - MAY_HORIZON)
+
+    def _forget(self, before: int) -> None:
+        """Drop the rows (and the pairs found) of event time before `before` from what "may"
+        pairs are looked for in: a row arriving that late pairs with nothing forgotten. Done
+        each time the cut moves on by `within`, so a tick costs what the horizon holds."""
+        if before < self.forgot + self.within:
+            return
+        self.forgot = before
+        for every in (self.every_left, self.every_right):
+            for key, times in list(every.items()):
+                kept = [t for t in times if t >= before]
+                if not kept:
+                    del every[key]
+                elif len(kept) < len(times):
+                    every[key] = kept
+        self.must = {pair for pair in self.must if max(pair[1], pair[2]) >= before}
 
     def _arrive(self, keys: list[str], times: np.ndarray, cut: int, side: str) -> list[_Row]:
         """A side's rows of the batch: every one remembered, those not late joined."""
@@ -179,6 +201,37 @@ class JoinKey(AnswerKey):
         return [{"key": k, "left_time": iso(t), "null_row": True, "batch": self.batches}
                 for k, t in self._closing()]  # fmt: skip
 
+    def state(self) -> Line:
+        def rows(state: dict[str, list[_Row]]) -> dict[str, list[tuple[int, bool]]]:
+            return {k: [(r.time, r.matched) for r in rs] for k, rs in state.items()}
+
+        return {"settings": [self.left_watermark, self.right_watermark, self.within],
+                "watermark": self.wm.state(), "batches": self.batches, "counts": self.counts,
+                "left_state": rows(self.left_state), "right_state": rows(self.right_state),
+                "every_left": self.every_left, "every_right": self.every_right,
+                "must": sorted(self.must), "forgot": self.forgot}  # fmt: skip
+
+    def restore(self, state: Line) -> None:
+        if state["settings"] != [self.left_watermark, self.right_watermark, self.within]:
+            raise ValueError("the join's watermarks or time bound changed")
+
+        def rows(saved: dict[str, list[list[Any]]]) -> defaultdict[str, list[_Row]]:
+            return defaultdict(list, {k: [_Row(k, int(t), bool(m)) for t, m in rs]
+                                      for k, rs in saved.items()})  # fmt: skip
+
+        def times(saved: dict[str, list[int]]) -> defaultdict[str, list[int]]:
+            return defaultdict(list, {k: [int(t) for t in ts] for k, ts in saved.items()})
+
+        self.wm.restore(state["watermark"])
+        self.batches = state["batches"]
+        if set(state["counts"]) != set(self.counts):
+            raise ValueError("the join's counts are not the ones this version keeps")
+        self.counts = {k: int(v) for k, v in state["counts"].items()}
+        self.left_state, self.right_state = rows(state["left_state"]), rows(state["right_state"])
+        self.every_left, self.every_right = times(state["every_left"]), times(state["every_right"])
+        self.must = {(str(k), int(lt), int(rt)) for k, lt, rt in state["must"]}
+        self.forgot = int(state["forgot"])
+
     def summary(self) -> Line:
         return {"summary": "join", **self.counts,
                 "null_rows": self.counts["null_rows"] + len(self._closing()),
@@ -217,6 +270,14 @@ class EnrichKey(AnswerKey):
         self.final += [{"key": k, "reference": r, "known": bool(kn)} if k is not None else
                        {"reference": r, "known": bool(kn)}
                        for k, r, kn in zip(keys, refs, known.tolist(), strict=True)]  # fmt: skip
+
+    def state(self) -> Line:
+        return {"customers": len(self.known_keys), "rows": self.rows, "known": self.known}
+
+    def restore(self, state: Line) -> None:
+        if state["customers"] != len(self.known_keys):
+            raise ValueError("the static table changed")
+        self.rows, self.known = int(state["rows"]), int(state["known"])
 
     def summary(self) -> Line:
         return {"summary": "enrich", "rows": self.rows, "known": self.known,

@@ -6,20 +6,29 @@ stream and its follower) or `_truth_enrich.jsonl` (a stream and a static table).
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
 
+from generator.answers.base import AnswerKey
 from generator.answers.dedup import DedupKey
 from generator.answers.join import EnrichKey, JoinKey, strings
 from generator.answers.sessions import SessionsKey
+from generator.answers.store import Line
 from generator.answers.windows import WindowsKey
 from generator.clock import EventTime
 from generator.engine import Engine, seconds_of, static_rows
+from generator.landing import land
 from generator.manifest import Manifest, read_landed
 from generator.naming import index_of
 from generator.spec import Bundle, Dataset, Reference
+
+STATE = "_keys_state.json"  # the keys' whole state, saved now and then: a restart's start
+STATE_VERSION = 1
+SNAPSHOT_EVERY = 1.0  # seconds between saves of the state, at the least
 
 Tick = list[tuple[int, pa.Table]]  # (folder, the rows landed there) for each file of a tick
 
@@ -30,7 +39,19 @@ class Keys:
                  manifests: Sequence[Manifest]) -> None:  # fmt: skip
         self.members, self.folders, self.directory = list(members), list(folders), directory
         self.bundle, self.seed = bundle, seed
-        et = event_time
+        self.manifests = list(manifests)
+        self.fed = [0] * len(self.members)  # files of each folder the keys have taken
+        self.replayed = 0  # ticks read back from landed files at start
+        self._snapshot_due = 0.0
+        self._settings = (event_time, duplicates)
+        self._build()
+        if not self._restore():
+            self._build()  # a state half taken up is thrown away with the rest
+            self._replay()
+
+    def _build(self) -> None:
+        et, duplicates = self._settings
+        bundle, manifests = self.bundle, self.manifests
         self.windows = {i: WindowsKey(et.truth_window, et.truth_watermark)
                         for i, m in enumerate(self.members)
                         if m.event_time_column is not None}  # fmt: skip
@@ -55,7 +76,6 @@ class Keys:
                     self.enrich = (i, column.name)
                     static = manifests[self.members.index(target)]
                     self.enrich_key = EnrichKey(self._static_keys(target, src.column, static))
-        self._replay(manifests)
 
     @property
     def any(self) -> bool:
@@ -71,31 +91,100 @@ class Keys:
             table = Engine(target, self.seed, peers=peers).table(0, static_rows(target))
         return set(table.column(column).to_pylist())
 
-    def _replay(self, manifests: Sequence[Manifest]) -> None:
-        """Feed the keys what landed in earlier runs, tick by tick."""
-        streams = [i for i, m in enumerate(self.members) if not m.static]
-        if not self.any or not any(manifests[i].entries for i in streams):
+    def _keys(self) -> dict[str, AnswerKey | WindowsKey]:
+        """Every key, by a name its saved state goes under."""
+        out: dict[str, AnswerKey | WindowsKey] = {}
+        for kind, keys in (("windows", self.windows), ("sessions", self.sessions),
+                           ("dedup", self.dedup)):  # fmt: skip
+            out.update({f"{kind}/{i}": key for i, key in keys.items()})
+        if self.join_key is not None:
+            out["join"] = self.join_key
+        if self.enrich_key is not None:
+            out["enrich"] = self.enrich_key
+        return out
+
+    def _folder_of(self, name: str) -> Path:
+        _, _, i = name.partition("/")
+        return self.folders[int(i)] if i else self.directory
+
+    def _streams(self) -> list[int]:
+        return [i for i, m in enumerate(self.members) if not m.static]
+
+    def _replay(self, after: Sequence[int] | None = None) -> None:
+        """Feed the keys what landed and they have not taken (from `after[i]` files on in each
+        folder; all of it by default), tick by tick."""
+        manifests, streams = self.manifests, self._streams()
+        after = after if after is not None else [0] * len(self.members)
+        if not self.any or not any(manifests[i].entries[after[i] :] for i in streams):
+            self.fed = [len(m.entries) for m in manifests]
             return
         if self.bundle is None:  # --streams folders take files in turn
             entries = sorted(
-                ((e, i) for i in streams for e in manifests[i].entries),
+                ((e, i) for i in streams for e in manifests[i].entries[after[i] :]),
                 key=lambda pair: index_of(self.members[0].naming, pair[0].file) or 0,
             )
             ticks = [[(i, e)] for e, i in entries]
         else:
             count = min(len(manifests[i].entries) for i in streams)
-            ticks = [[(i, manifests[i].entries[k]) for i in streams] for k in range(count)]
+            ticks = [[(i, manifests[i].entries[k]) for i in streams]
+                     for k in range(after[streams[0]], count)]  # fmt: skip
         for tick in ticks:
             tables: Tick = []
             for i, entry in tick:
                 path = manifests[i].folder / entry.file
                 if not path.exists():  # Spark's cleanSource may have archived it
+                    self.fed = [len(m.entries) for m in manifests]  # what is gone is skipped
                     return
                 tables.append((i, read_landed(path, self.members[i], entry.header)))
             self.add(tables)
+            self.replayed += 1
+
+    def _snapshot(self) -> Line:
+        """What the keys hold and which landed files they have taken."""
+        taken = [[n, self.manifests[i].entries[n - 1].file if n else None]
+                 for i, n in enumerate(self.fed)]  # fmt: skip
+        return {"version": STATE_VERSION, "seed": self.seed,
+                "members": [m.name for m in self.members], "taken": taken,
+                "keys": {name: {"state": key.state(), "file": key.mark()}
+                         for name, key in self._keys().items()}}  # fmt: skip
+
+    def _restore(self) -> bool:
+        """Take up the state the last run saved (`STATE`), and feed the keys only the files
+        landed after it: a long run goes on at the cost of a short one. False, with nothing
+        on disk changed, when there is none or it does not fit what the folder holds now (any
+        doubt means reading every file again, as a run without a saved state does)."""
+        keys = self._keys()
+        path = self.directory / STATE
+        if not keys or path.is_symlink() or not path.is_file():
+            return False
+        try:
+            saved = json.loads(path.read_bytes())
+            if (saved["version"], saved["seed"], saved["members"]) != (
+                    STATE_VERSION, self.seed, [m.name for m in self.members]):  # fmt: skip
+                return False
+            for (n, last), manifest in zip(saved["taken"], self.manifests, strict=True):
+                entries = manifest.entries
+                if n > len(entries) or (n and entries[n - 1].file != last):
+                    return False
+            if set(saved["keys"]) != set(keys):
+                return False
+            for name, key in keys.items():
+                key.restore(saved["keys"][name]["state"])
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return False
+        for name, key in keys.items():
+            mark = saved["keys"][name]["file"]
+            if mark is None or not key.resume(self._folder_of(name), mark):
+                return False
+        taken = [int(n) for n, _ in saved["taken"]]
+        self.fed = list(taken)
+        self._replay(after=taken)
+        return True
 
     def add(self, tick: Tick) -> None:
         by_stream = dict(tick)
+        for i, _ in tick:
+            self.fed[i] += 1
         times = {}
         for i, table in tick:
             m = self.members[i]
@@ -123,7 +212,9 @@ class Keys:
             self.enrich_key.add_batch(table.column(column),
                                       table.column(key) if key is not None else None)  # fmt: skip
 
-    def save(self) -> None:
+    def save(self, last: bool = False) -> None:
+        """Append to each key's file what changed; now and then, and at the `last` save, also
+        the keys' whole state (`STATE`), taking no more than a twentieth of the run's time."""
         for i, windows in self.windows.items():
             windows.save(self.folders[i])
         for i, key in self.sessions.items():
@@ -134,3 +225,8 @@ class Keys:
             self.join_key.save(self.directory)
         if self.enrich_key is not None:
             self.enrich_key.save(self.directory)
+        now = time.monotonic()
+        if self.any and (last or now >= self._snapshot_due):
+            data = json.dumps(self._snapshot(), separators=(",", ":")).encode()
+            land(self.directory, STATE, [data], replace=True)
+            self._snapshot_due = now + max(SNAPSHOT_EVERY, 20 * (time.monotonic() - now))

@@ -96,6 +96,20 @@ class SessionsKey(AnswerKey):
                 if (user, start) not in emitted]  # fmt: skip
         return out
 
+    def state(self) -> Line:
+        return {"gap": self.gap, "watermark_seconds": self.watermark,
+                "watermark": self.wm.state(), "batches": self.batches, "open": self.open,
+                "emitted": self.emitted, "late": self.late, "rows": self.rows}  # fmt: skip
+
+    def restore(self, state: Line) -> None:
+        if (state["gap"], state["watermark_seconds"]) != (self.gap, self.watermark):
+            raise ValueError("the session gap or the watermark delay changed")
+        self.wm.restore(state["watermark"])
+        self.open = defaultdict(list, {str(u): [int(t) for t in times]
+                                       for u, times in state["open"].items()})  # fmt: skip
+        self.batches, self.emitted = state["batches"], state["emitted"]
+        self.late, self.rows = state["late"], state["rows"]
+
     def summary(self) -> Line:
         opened = self.open_records()
         closing = sum(1 for r in opened if r["emitted"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from generator.landing import land, write_all
 
 Line = dict[str, Any]
 OPEN = "open_records"  # the summary's list of records that may still change
+_TAIL = 4096  # bytes before a mark whose checksum a resumed file must still have
 
 
 def _text(lines: Iterable[Line]) -> str:
@@ -26,24 +28,64 @@ def _text(lines: Iterable[Line]) -> str:
 
 
 class KeyFile:
-    """One answer key's file: written anew by a run's first save, appended to by the next."""
+    """One answer key's file: written anew by a run's first save, appended to by the next; or,
+    when a run goes on from a saved state of its key (`mark`, `resume`), appended to from there."""
 
     def __init__(self, folder: Path, name: str) -> None:
         self.path = folder / name
         self._started = False
+        self._size = 0  # bytes written so far, for `mark`
+
+    def mark(self) -> Line:
+        """Where the file ends now, and a checksum of the bytes just before: what `resume`
+        checks that the file still holds."""
+        return {"bytes": self._size, "crc": _tail_crc(self.path, self._size)}
+
+    def resume(self, mark: Line) -> bool:
+        """Go on from `mark`: what was appended after it is cut off (a later save of a run that
+        was killed before it saved its state again). False when the file no longer holds the
+        bytes of the mark (removed, shortened or written anew since): nothing is changed then."""
+        size = int(mark["bytes"])
+        try:
+            if self.path.is_symlink() or self.path.stat().st_size < size:
+                return False
+            if _tail_crc(self.path, size) != mark["crc"]:
+                return False
+            fd = os.open(self.path, os.O_WRONLY | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            os.ftruncate(fd, size)
+        finally:
+            os.close(fd)
+        self._started, self._size = True, size
+        return True
 
     def write(self, records: Iterable[Line], summary: Line) -> None:
         data = _text([*records, summary]).encode()
         if not self._started:
             land(self.path.parent, self.path.name, [data], replace=True)
-            self._started = True
+            self._started, self._size = True, len(data)
             return
         # O_NOFOLLOW: a link planted in place of the key is refused, not written through
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
         try:
-            write_all(fd, [data])
+            before = os.fstat(fd).st_size
+            try:
+                write_all(fd, [data])
+            except OSError:
+                os.ftruncate(fd, before)  # a disk filling up: no torn lines in the middle
+                raise
+            self._size = before + len(data)
         finally:
             os.close(fd)
+
+
+def _tail_crc(path: Path, size: int) -> int:
+    """CRC-32 of the up to 4 KiB that end at byte `size` of the file."""
+    with path.open("rb") as f:
+        f.seek(max(0, size - _TAIL))
+        return zlib.crc32(f.read(min(size, _TAIL)))
 
 
 def read(path: Path, fold: tuple[str, ...] = ()) -> list[Line]:

@@ -13,7 +13,7 @@ show it (docs/answer-keys.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -37,6 +37,16 @@ class Watermark:
             top = int(times.max())
             old = self.newest[side]
             self.newest[side] = top if old is None else max(old, top)
+
+    def state(self) -> dict[str, object]:
+        return {"delays": list(self.delays), "newest": self.newest, "now": self.now,
+                "previous": self.previous}  # fmt: skip
+
+    def restore(self, state: dict[str, Any]) -> None:
+        if tuple(state["delays"]) != self.delays:
+            raise ValueError("the watermark delays changed")
+        self.newest = [None if n is None else int(n) for n in state["newest"]]
+        self.now, self.previous = int(state["now"]), int(state["previous"])
 
     def advance(self) -> None:
         """The batch is over: the next one runs with the watermark its rows moved on."""

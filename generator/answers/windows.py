@@ -85,6 +85,32 @@ class WindowsKey:
     def lines(self) -> list[Line]:
         return [self._line(start) for start in sorted(self.events)]
 
+    def state(self) -> Line:
+        # as columns: a long run has tens of thousands of windows, and dict(zip()) takes them
+        # up at C speed
+        return {"window": self.window, "delay": self.delay, "bound": self.bound,
+                "starts": list(self.events), "events": list(self.events.values()),
+                "late_starts": list(self.late), "late": list(self.late.values()),
+                "watermark": self.wm.state()}  # fmt: skip
+
+    def restore(self, state: Line) -> None:
+        if (state["window"], state["delay"]) != (self.window, self.delay):
+            raise ValueError("the window or the watermark delay changed")
+        self.bound = bool(state["bound"])
+        self.events = dict(zip(state["starts"], state["events"], strict=True))
+        self.late = dict(zip(state["late_starts"], state["late"], strict=True))
+        self.wm.restore(state["watermark"])
+
+    def mark(self) -> Line | None:
+        return self._file.mark() if self._file is not None else None
+
+    def resume(self, folder: Path, mark: Line, name: str = TRUTH) -> bool:
+        file = KeyFile(folder, name)
+        if not file.resume(mark):
+            return False
+        self._file, self._changed = file, set()
+        return True
+
     def save(self, folder: Path, name: str = TRUTH) -> None:
         """Append the windows that changed since the last save, and the watermark."""
         if self._file is None or self._file.path != folder / name:

@@ -53,6 +53,8 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
     next_index, next_row, last_mtime = resume_point(config, paced)
     keys = Keys(members, config.folders, config.directory, config.bundle, config.event_time,
                 config.duplicates, config.seed, manifests)  # fmt: skip
+    if keys.replayed:  # save what reading them back cost, before a kill can lose it again
+        save_keys(keys, 0, last=True)
     if not config.quiet:
         where: object = config.directory
         if config.bundle is not None:
@@ -118,7 +120,7 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
             maker.close()
             failing = sys.exc_info()[1] is not None
             try:
-                save_keys(keys, files)
+                save_keys(keys, files, last=True)
             except LandingFailed:
                 if not failing:
                     raise  # else the first failure is the one to tell
@@ -180,10 +182,10 @@ def complete_last_tick(config: FilesConfig, engine: Engine, manifests: list[Mani
             after_ns = land_one(config, manifests[stream], stream, made, first, after_ns, 0)
 
 
-def save_keys(keys: Keys, files: int) -> None:
+def save_keys(keys: Keys, files: int, last: bool = False) -> None:
     """Save the answer keys; a disk that cannot take them is one line, exit 1, as a file."""
     try:
-        keys.save()
+        keys.save(last)
     except OSError as exc:
         raise LandingFailed(
             f"cannot save the answer keys: {exc.strerror or exc}; {files} files landed before "
@@ -195,22 +197,25 @@ def resume_point(config: FilesConfig, manifests: list[Manifest]) -> tuple[int, i
     """The next file number, the next row of the sequence, and the newest landed file's mtime
     (ns). The manifests remember files Spark's cleanSource has moved away since."""
     naming = config.ds.naming
-    newest, mtime = 0, 0
-    for folder in config.folders:
-        with os.scandir(folder) as listing:
-            found = [(index_of(naming, e.name), e) for e in listing
-                     if not e.name.startswith((".", "_"))]  # fmt: skip
-        numbered = [(i, e) for i, e in found if i is not None]
-        if numbered:
-            # files land in number order with increasing mtimes: the newest is the last one
-            index, entry = max(numbered, key=lambda pair: pair[0])
-            newest = max(newest, index)
-            mtime = max(mtime, entry.stat().st_mtime_ns)
-    rows = 0
+    rows, numbers = 0, {}  # each file's number, worked out once
     for manifest in manifests:
         for e in manifest.entries:
-            newest = max(newest, index_of(naming, e.file) or 0)
+            numbers[e.file] = index_of(naming, e.file)
             rows += e.rows - e.copies
+    newest = max((n for n in numbers.values() if n is not None), default=0)
+    mtime = 0
+    for folder in config.folders:
+        # files land in number order with increasing mtimes: the newest is the last one
+        best: tuple[int, str] | None = None
+        for name in os.listdir(folder):  # names only, no stat: this runs on 10,000s
+            if name.startswith((".", "_")):
+                continue
+            index = numbers[name] if name in numbers else index_of(naming, name)
+            if index is not None and (best is None or index > best[0]):
+                best = (index, name)
+        if best is not None:
+            newest = max(newest, best[0])
+            mtime = max(mtime, os.stat(folder / best[1]).st_mtime_ns)
     if mtime == 0 and rows:
         mtime = time.time_ns()  # the landed files are gone: later than any of them
     return newest + 1, rows, mtime
