@@ -49,6 +49,8 @@ NAME = "synthetic"
 BATCH_ROWS = 1000  # rows of a batch read that names none
 PARTITIONS = 2  # partitions of a read that names none
 DEFAULT_RATE = 1.0  # rows per second of a stream that names none, as Spark's rate source
+ARROW_BATCH_CONF = "spark.sql.execution.arrow.maxRecordsPerBatch"
+ARROW_BATCH_DEFAULT = 10_000  # Spark's default for it
 SEGMENT_ROWS = 65_536  # the engine's segment: a stream's default read limit is one per partition
 
 # option (as written) -> converter; Spark hands options over case-insensitively
@@ -239,8 +241,22 @@ def split(
     return out
 
 
+def arrow_batch_rows() -> int | None:
+    """Rows an Arrow batch handed to Spark holds at most: the session's
+    `spark.sql.execution.arrow.maxRecordsPerBatch` (Spark passes a conf the session set to its
+    tasks as a local property; unset, Spark's default, 10,000), None for no limit (0 or less,
+    as Spark reads it)."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    value = context.getLocalProperty(ARROW_BATCH_CONF) if context is not None else None
+    rows = int(value) if value is not None else ARROW_BATCH_DEFAULT
+    return rows if rows > 0 else None
+
+
 def _read(opts: SourceOptions, part: RowRange) -> Iterator[Any]:
-    for batch in batches(opts.dataset, opts.seed, part.start, part.stop, part.clock):
+    limit = arrow_batch_rows()
+    for batch in batches(opts.dataset, opts.seed, part.start, part.stop, part.clock, limit):
         if opts.project is None:
             yield batch
         else:
@@ -345,6 +361,7 @@ class StreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         of = self._adopt(start)
         row = int(start["row"])
         end = self._available(row) if self._target is None else max(self._target, row)
+        self._last = max(self._last, end)  # availableNow: all of it is there from the start
         if isinstance(limit, ReadMaxRows):
             end = min(end, row + limit.max_rows)
         return {"row": end, "of": of}

@@ -234,6 +234,12 @@ def run(config: VerifyConfig, out: TextIO | None = None) -> int:
     print(f"missing {v.missing}, duplicated {v.duplicated}, unexpected {v.unexpected}", file=out)
     for path in v.damaged:
         print(f"damaged: {path} (size or CRC-32 differs from the manifest)", file=out)
+    drawn = config.drawn
+    if not v.ok and drawn is not None and drawn.clock is None and drawn.dataset.event_time_column:
+        print(f"hint: {drawn.dataset.name}'s event times follow the clock its stream drew them on "
+              "(start, secondsPerRow or rowsPerSecond); these were drawn on a batch read's "
+              "default clock: give the stream's --checkpoint DIR, whose offsets record its "
+              "clock", file=out)  # fmt: skip
     print("OK: every row exactly once" if v.ok else "MISMATCH", file=out)
     return 0 if v.ok else 1
 

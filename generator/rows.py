@@ -71,9 +71,15 @@ def spark_arrow_schema(dataset: Dataset) -> pa.Schema:
 
 
 def batches(
-    dataset: Dataset, seed: int, start: int, stop: int, clock: Clock | None = None
+    dataset: Dataset,
+    seed: int,
+    start: int,
+    stop: int,
+    clock: Clock | None = None,
+    max_rows: int | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Rows [start, stop) of the sequence, a record batch per segment they cross."""
+    """Rows [start, stop) of the sequence, a record batch per segment they cross, each cut into
+    batches of at most `max_rows` rows (None: a segment's whole part)."""
     import pyarrow as pa
 
     schema = spark_arrow_schema(dataset)
@@ -84,7 +90,10 @@ def batches(
             if isinstance(values, pa.DictionaryArray):
                 values = values.dictionary_decode()
             columns.append(values.cast(field.type))
-        yield pa.RecordBatch.from_arrays(columns, schema=schema)
+        batch = pa.RecordBatch.from_arrays(columns, schema=schema)
+        step = max_rows or batch.num_rows or 1
+        for offset in range(0, batch.num_rows, step):
+            yield batch.slice(offset, step)  # a view: no copy
 
 
 def event_seconds(

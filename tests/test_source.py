@@ -210,6 +210,11 @@ def test_a_restart_that_changes_what_decides_the_rows_is_refused_naming_it(
               str(out)]  # fmt: skip
     assert consumer_main([*verify, "--checkpoint", str(checkpoint)]) == 0
     assert "OK: every row exactly once" in capsys.readouterr().out
+    # without it, the rows are compared on a batch read's clock: MISMATCH, and what to do
+    assert consumer_main(verify) == 1
+    out_text = capsys.readouterr().out
+    assert "hint: sensor's event times follow the clock its stream drew them on" in out_text
+    assert out_text.rstrip().endswith("MISMATCH")
 
 
 def test_partitions_follow_the_engines_segments() -> None:
@@ -287,3 +292,51 @@ def test_partitions_cut_each_micro_batch(synthetic: Any, tmp_path: Path) -> None
     assert consumer_main(args) == 0
     assert len(list(out.glob("part-*.parquet"))) == 3
     assert synthetic.read.parquet(str(out)).count() == 90
+
+
+def test_a_stream_takes_a_segment_a_partition_by_default_and_reports_its_backlog(
+    synthetic: Any, tmp_path: Path
+) -> None:
+    """Without maxRecordsPerBatch a query that stalled catches up in bounded batches (65,536
+    rows a partition), and each batch's progress shows the newest row available (Spark's
+    `latestOffset`, from reportLatestOffset) beside the one it read to."""
+    df = (synthetic.readStream.format("synthetic").option("dataset", "counter")
+          .option("seed", 1).option("rows", 200_000).option("numPartitions", 2).load())  # fmt: skip
+    query = (df.writeStream.format("noop").option("checkpointLocation", str(tmp_path / "cp"))
+             .trigger(availableNow=True).start())  # fmt: skip
+    query.awaitTermination(120)
+    progress = [p["sources"][0] for p in query.recentProgress if p["numInputRows"]]
+    assert [p["numInputRows"] for p in progress] == [131_072, 68_928]
+    assert [json.loads(p["endOffset"])["row"] for p in progress] == [131_072, 200_000]
+    assert [json.loads(p["latestOffset"])["row"] for p in progress] == [200_000, 200_000]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, 10_000), ("1234", 1234), ("0", None)])
+def test_arrow_batches_follow_the_sessions_max_records_per_batch(
+    synthetic: Any, setting: str | None, expected: int | None
+) -> None:
+    """What a task of the session sees as spark.sql.execution.arrow.maxRecordsPerBatch (a
+    Python UDF runs where the source's read runs)."""
+    from pyspark.sql.functions import udf
+
+    from consumer.source import ARROW_BATCH_CONF, arrow_batch_rows
+
+    seen = udf(lambda: str(arrow_batch_rows()), "string")
+    if setting is not None:
+        synthetic.conf.set(ARROW_BATCH_CONF, setting)
+    try:
+        assert synthetic.range(1).select(seen()).first()[0] == str(expected)
+    finally:
+        synthetic.conf.unset(ARROW_BATCH_CONF)
+
+
+def test_batches_are_cut_to_at_most_max_rows_and_hold_the_same_rows() -> None:
+    from generator.rows import batches
+
+    whole = list(batches(PERSON, 3, 100, 70_100))
+    cut = list(batches(PERSON, 3, 100, 70_100, max_rows=10_000))
+    assert max(b.num_rows for b in cut) == 10_000
+    assert len(cut) > len(whole)
+    import pyarrow as pa
+
+    assert pa.Table.from_batches(cut).equals(pa.Table.from_batches(whole))
