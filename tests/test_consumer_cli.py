@@ -361,3 +361,20 @@ def test_timeout_bounds_the_wait_for_a_missing_folder(
     err = capsys.readouterr().err
     assert f"folder {tmp_path / 'no-such'} did not appear within 2s" in err
     assert "Traceback" not in err
+
+
+def test_a_synthetic_check_refuses_a_checkpoint_that_holds_batches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The drawn truth follows the stream from its first batch: a checkpoint an earlier run
+    wrote batches to would go on from its last one, so it is refused before Spark starts."""
+    checkpoint = tmp_path / "cp"
+    (checkpoint / "offsets").mkdir(parents=True)
+    args = ["watermark", "--synthetic", "--rows", "100", "--max-records-per-batch", "10",
+            "--available-now", "--check", "--checkpoint", str(checkpoint)]  # fmt: skip
+    (checkpoint / "offsets" / "0").write_text("v1\n{}\n")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (f"consumer: error: --check on --synthetic follows the stream from its first "
+                   f"batch: {checkpoint} holds batches of an earlier run (give a new "
+                   "--checkpoint)\n")  # fmt: skip

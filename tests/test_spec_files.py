@@ -129,6 +129,11 @@ def test_examples_load_and_land(example: Path, tmp_path: Path) -> None:
         ('name = "x"\ndescription = ""\n[[columns]]\nname = "a"\ntype = "INT"\n'
          'source = { kind = "faker", provider = "random_int", kwargs = { min = 9, max = 1 } }\n',
          "column 'a': Faker provider 'random_int': empty range"),
+        # a catalog of a negative size
+        ('name = "x"\ndescription = ""\n[[catalogs]]\nname = "c"\nsize = -3\n'
+         '[catalogs.fields.f]\nkind = "pattern"\npatterns = ["##"]\n[[columns]]\nname = "a"\n'
+         'type = "STRING"\nsource = { kind = "entity", catalog = "c", field = "f" }\n',
+         "catalog 'c': size must be from 1 to 1,000,000, not -3"),
     ],
 )  # fmt: skip
 def test_a_bad_spec_is_one_line_naming_file_column_and_problem(
@@ -144,6 +149,21 @@ def test_a_bad_spec_is_one_line_naming_file_column_and_problem(
     assert not out.exists()
     assert consumer_main(["files", str(out), "--dataset", str(path)]) == 2  # before Spark
     assert problem in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("circle", [1, 2])
+def test_bundles_that_name_themselves_or_each_other_are_one_line(
+    circle: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = [tmp_path / f"b{k}.toml" for k in range(circle)]
+    for k, path in enumerate(names):
+        after = names[(k + 1) % circle]
+        path.write_text(f'name = "b{k}"\nmembers = ["{after}", "person"]\n')
+    assert generator_main(["schema", str(names[0])]) == 2
+    err = capsys.readouterr().err
+    circle_text = " -> ".join(str(p) for p in [*names, names[0]])
+    assert err.endswith(f"bundles name each other in a circle: {circle_text}\n"), err
+    assert err.count("\n") == 1
 
 
 def test_schema_of_a_spec_file(capsys: pytest.CaptureFixture[str]) -> None:
