@@ -67,8 +67,31 @@ def retail_sample() -> Path:
     return RETAIL_SAMPLE
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first: with two workers, the long ones run side by side from the start
-    instead of one of them running alone at the end (the order is stable otherwise)."""
+def _seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("slow")
+    return float(marker.kwargs.get("seconds", 0)) if marker is not None else 0.0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow tests first, the longest (`slow(seconds=N)`) first of all, dealt out so that
+    each worker starts with its share: xdist's work stealing hands the workers the collection
+    in equal runs, one after the other, and a long test at the back of one run would end the
+    suite alone (the order is stable otherwise)."""
     items.sort(key=lambda item: (item.get_closest_marker("slow") is None,
-                                 item.get_closest_marker("spark") is None))  # fmt: skip
+                                 item.get_closest_marker("spark") is None,
+                                 -_seconds(item)))  # fmt: skip
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers < 2:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    rest = items[len(slow) :]
+    runs: list[list[pytest.Item]] = [slow[k::workers] for k in range(workers)]
+    left = len(items)
+    for k, run in enumerate(runs):  # the sizes xdist cuts the collection into
+        size = left // (workers - k)
+        take = max(0, size - len(run))
+        run += rest[:take]
+        rest = rest[take:]
+        left -= size
+    runs[-1] += rest
+    items[:] = [item for run in runs for item in run]

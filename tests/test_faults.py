@@ -8,10 +8,12 @@ import json
 import os
 import random
 import resource
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zlib
@@ -103,6 +105,70 @@ def test_sigkill_at_random_moments_never_shows_a_partial_file(tmp_path: Path) ->
     for name, entry in entries.items():
         data = (tmp_path / name).read_bytes()
         assert (len(data), zlib.crc32(data)) == (entry["bytes"], entry["crc32"]), name
+
+
+SOAK = ["--dataset", "activity", "--interval", "0", "--rows-per-file", "5", "--seed", "11",
+        "--start", "2026-01-01T00:00:00", "--speed", "4.32", "--late-fraction", "0.05",
+        "--max-lateness", "600", "--disorder", "20", "--quiet"]  # fmt: skip
+SOAK_FILES = 20_000  # 100,000 events, 0.864 s of event time apart: a simulated day
+
+
+@pytest.mark.slow(seconds=90)
+def test_a_simulated_day_killed_at_random_moments_is_the_day_landed_at_once(
+    tmp_path: Path,
+) -> None:
+    """The soak test: a day of `activity` (20,000 files, with disorder and late events) landed
+    as fast as it goes, by a generator SIGKILLed at random moments — while it starts, takes up
+    its keys' state, lands, saves — and started again each time, until the day is there. Every
+    file is the unbroken run's, byte for byte, each once in the manifest, and both answer keys
+    (windows, sessions) say what the unbroken run's say. (Every other key's saved state is
+    taken up and checked the same way, at a smaller scale, in test_answers.py and
+    test_linked.py: duplicates, a join, an enrichment.)"""
+
+    # in memory where the machine has it (/dev/shm): fsync, 40 % of a small file's landing on
+    # a disk, is not what this test is about
+    shm = Path("/dev/shm")
+    where = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path
+    try:
+        soak(where)
+    finally:
+        if where != tmp_path:
+            shutil.rmtree(where)
+
+
+def soak(folder: Path) -> None:
+    from generator.answers import load_key, load_truth
+
+    once, killed = folder / "once", folder / "killed"
+    assert subprocess.run(gen_cmd(once, "--files", str(SOAK_FILES), *SOAK), cwd=REPO,
+                          timeout=600).returncode == 0  # fmt: skip
+    rng = random.Random(7)
+    kills = 0
+    deadline = time.monotonic() + 600
+    while True:
+        left = SOAK_FILES - (len(visible(killed)) if killed.exists() else 0)
+        assert left >= 0 and time.monotonic() < deadline
+        if left == 0:
+            break
+        proc = subprocess.Popen(gen_cmd(killed, "--files", str(left), *SOAK), cwd=REPO)
+        try:
+            proc.wait(timeout=rng.uniform(0.2, 5.0))  # start-up takes about half a second
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        else:
+            assert proc.returncode == 0
+    assert kills >= 5
+    names = visible(once)
+    assert len(names) == SOAK_FILES and visible(killed) == names
+    for name in names:
+        assert (once / name).read_bytes() == (killed / name).read_bytes(), name
+    lines = manifest(killed)
+    assert sorted(e["file"] for e in lines) == names  # each once
+    assert load_truth(once / "_truth.jsonl") == load_truth(killed / "_truth.jsonl")
+    assert load_key(once / "_truth_sessions.jsonl") == load_key(killed / "_truth_sessions.jsonl")
+    assert load_truth(killed / "_truth.jsonl")[-1]["window_start"].startswith("2026-01-01 23:")
 
 
 def test_file_size_limit_mid_run_one_line_and_landed_files_untouched(tmp_path: Path) -> None:
