@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from generator.clock import (
     TRUTH_WATERMARK,
@@ -43,6 +44,11 @@ from generator.options import (
 )
 from generator.spec import Bundle
 from generator.spec_file import dumps
+
+if TYPE_CHECKING:  # numpy, pyarrow, Faker: imported when a command runs, not for `--help`
+    from generator.files import FilesConfig
+    from generator.replay import ReplayConfig
+    from generator.socket_server import SocketConfig
 
 PROG = "generator"
 
@@ -296,7 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _files(args: argparse.Namespace) -> int:
     from generator import files  # numpy, pyarrow, Faker: not needed for `schema` or `--help`
 
-    config = files.FilesConfig(
+    files.run(files_config(args))
+    return 0
+
+
+def files_config(args: argparse.Namespace) -> FilesConfig:
+    """`generator files`'s arguments as its config (every rule checked as it is built)."""
+    from generator import files
+
+    return files.FilesConfig(
         directory=args.directory,
         dataset=args.dataset,
         seed=args.seed,
@@ -312,14 +326,18 @@ def _files(args: argparse.Namespace) -> int:
         event_time=_event_time(args),
         duplicates=args.duplicates,
     )
-    files.run(config)
-    return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
     from generator import replay
 
-    config = replay.ReplayConfig(
+    return replay.run(replay_config(args))
+
+
+def replay_config(args: argparse.Namespace) -> ReplayConfig:
+    from generator import replay
+
+    return replay.ReplayConfig(
         source=args.source,
         directory=args.directory,
         time_column=args.time_column,
@@ -332,13 +350,18 @@ def _replay(args: argparse.Namespace) -> int:
         duration=args.duration,
         quiet=args.quiet,
     )
-    return replay.run(config)
 
 
 def _socket(args: argparse.Namespace) -> int:
     from generator import socket_server
 
-    config = socket_server.SocketConfig(
+    return socket_server.Server(socket_config(args)).run()
+
+
+def socket_config(args: argparse.Namespace) -> SocketConfig:
+    from generator import socket_server
+
+    return socket_server.SocketConfig(
         dataset=args.dataset,
         seed=args.seed,
         port=args.port,
@@ -355,7 +378,14 @@ def _socket(args: argparse.Namespace) -> int:
         truth=args.truth,
         event_time=_event_time(args),
     )
-    return socket_server.Server(config).run()
+
+
+# each command that runs: its arguments as its config, built and checked without running it
+CONFIGS: dict[str, Callable[[argparse.Namespace], Any]] = {
+    "files": files_config,
+    "replay": replay_config,
+    "socket": socket_config,
+}
 
 
 def _schema(args: argparse.Namespace) -> int:

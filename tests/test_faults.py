@@ -107,23 +107,23 @@ def test_sigkill_at_random_moments_never_shows_a_partial_file(tmp_path: Path) ->
         assert (len(data), zlib.crc32(data)) == (entry["bytes"], entry["crc32"]), name
 
 
-SOAK = ["--dataset", "activity", "--interval", "0", "--rows-per-file", "5", "--seed", "11",
+SOAK = ["--dataset", "sensor", "--interval", "0", "--rows-per-file", "5", "--seed", "11",
         "--start", "2026-01-01T00:00:00", "--speed", "4.32", "--late-fraction", "0.05",
         "--max-lateness", "600", "--disorder", "20", "--quiet"]  # fmt: skip
 SOAK_FILES = 20_000  # 100,000 events, 0.864 s of event time apart: a simulated day
 
 
-@pytest.mark.slow(seconds=90)
+@pytest.mark.slow(seconds=60)
 def test_a_simulated_day_killed_at_random_moments_is_the_day_landed_at_once(
     tmp_path: Path,
 ) -> None:
-    """The soak test: a day of `activity` (20,000 files, with disorder and late events) landed
-    as fast as it goes, by a generator SIGKILLed at random moments — while it starts, takes up
-    its keys' state, lands, saves — and started again each time, until the day is there. Every
-    file is the unbroken run's, byte for byte, each once in the manifest, and both answer keys
-    (windows, sessions) say what the unbroken run's say. (Every other key's saved state is
-    taken up and checked the same way, at a smaller scale, in test_answers.py and
-    test_linked.py: duplicates, a join, an enrichment.)"""
+    """The soak test: a day of `sensor` (20,000 files, with disorder and late events) landed as
+    fast as it goes, by a generator SIGKILLed at random moments — while it starts, takes up its
+    keys' state, lands, saves — and started again each time, until the day is there. Every file
+    is the unbroken run's, byte for byte, each once in the manifest, and the answer key says
+    what the unbroken run's says. (Every other key's saved state is taken up and checked the
+    same way, at a smaller scale, in test_answers.py and test_linked.py: sessions, duplicates,
+    a join, an enrichment.)"""
 
     # in memory where the machine has it (/dev/shm): fsync, 40 % of a small file's landing on
     # a disk, is not what this test is about
@@ -137,7 +137,7 @@ def test_a_simulated_day_killed_at_random_moments_is_the_day_landed_at_once(
 
 
 def soak(folder: Path) -> None:
-    from generator.answers import load_key, load_truth
+    from generator.answers import load_truth
 
     once, killed = folder / "once", folder / "killed"
     assert subprocess.run(gen_cmd(once, "--files", str(SOAK_FILES), *SOAK), cwd=REPO,
@@ -152,7 +152,7 @@ def soak(folder: Path) -> None:
             break
         proc = subprocess.Popen(gen_cmd(killed, "--files", str(left), *SOAK), cwd=REPO)
         try:
-            proc.wait(timeout=rng.uniform(0.2, 5.0))  # start-up takes about half a second
+            proc.wait(timeout=rng.uniform(0.2, 8.0))  # start-up takes about half a second
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -167,7 +167,6 @@ def soak(folder: Path) -> None:
     lines = manifest(killed)
     assert sorted(e["file"] for e in lines) == names  # each once
     assert load_truth(once / "_truth.jsonl") == load_truth(killed / "_truth.jsonl")
-    assert load_key(once / "_truth_sessions.jsonl") == load_key(killed / "_truth_sessions.jsonl")
     assert load_truth(killed / "_truth.jsonl")[-1]["window_start"].startswith("2026-01-01 23:")
 
 

@@ -10,6 +10,7 @@ same classes of value, at the cost of a dependency and of runs that differ from 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import resource
@@ -184,3 +185,88 @@ def runs_on(argv: list[str], out: Path) -> None:
         assert not out.exists(), argv
     if code == 130:
         assert err == "generator: interrupted\n", err
+
+
+# Every value-taking option of every command, of both front ends, read from their parsers: a
+# value is taken (the config is built) or refused with one line (UsageError), before anything
+# runs: never a traceback. (The runs themselves: the test above for `generator files`, and each
+# command's own tests.)
+VALUES = [*NUMBERS, "", "-0.5", "99999999999999999999", "1,2", "127.0.0.1"]
+
+
+def value_options(parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:
+    """A command's positionals (by name) and the options that take a value."""
+    positionals = [a.dest for a in parser._actions if not a.option_strings]
+    options = [a.option_strings[-1] for a in parser._actions
+               if a.option_strings and a.nargs != 0 and a.dest != "help"]  # fmt: skip
+    return positionals, options
+
+
+def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def sweep(build: Any, parsers: dict[str, argparse.ArgumentParser],
+          positional: dict[str, str]) -> tuple[int, int]:  # fmt: skip
+    from generator.errors import UsageError
+
+    taken = refused = 0
+    for name, parser in parsers.items():
+        names, options = value_options(parser)
+        base = [name, *(positional[n] for n in names)]
+        for option in options:
+            for value in VALUES:
+                argv = [*base, option, value]
+                try:
+                    build(argv)
+                except UsageError as exc:
+                    assert "\n" not in str(exc) and str(exc), (argv, str(exc))
+                    refused += 1
+                else:
+                    taken += 1
+    return taken, refused
+
+
+def test_every_option_of_every_generator_command_is_taken_or_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    from generator import cli
+
+    parser = cli.build_parser()
+    parsers = {k: v for k, v in commands(parser).items() if k in cli.CONFIGS}
+    assert set(parsers) == {"files", "socket", "replay"}
+    out = tmp_path / "out"
+
+    def build(argv: list[str]) -> None:
+        args = parser.parse_args(argv)
+        cli.CONFIGS[args.command](args)
+
+    source = str(REPO / "tests" / "data" / "retail-by-day-sample")
+    taken, refused = sweep(build, parsers, {"directory": str(out), "port": "0", "source": source})
+    assert taken > 50 and refused > 300, (taken, refused)
+    assert not out.exists() or not list(out.iterdir())  # built, never run: nothing landed
+
+
+def test_every_option_of_every_consumer_command_is_taken_or_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    from consumer import arguments, cli
+
+    parser = cli.build_parser()
+    by_name = {c.name: c for c in cli.COMMANDS}
+    folder = tmp_path / "in"
+    folder.mkdir()
+
+    def build(argv: list[str]) -> None:
+        args = parser.parse_args(argv)
+        command = by_name[args.command]
+        command.config(args)
+        if command.app_name is not None:
+            arguments.session_config(args, command.app_name)
+
+    parsers = commands(parser)
+    assert set(parsers) == set(by_name)
+    positional = {n: str(folder) for p in parsers.values() for n in value_options(p)[0]}
+    taken, refused = sweep(build, parsers, positional)
+    assert taken > 100 and refused > 1000, (taken, refused)
