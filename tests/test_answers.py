@@ -174,3 +174,42 @@ def test_a_state_that_does_not_fit_the_folder_is_set_aside_and_every_file_read(
         state.unlink()
     land(tmp_path, 10)
     same_keys(unbroken, tmp_path)
+
+
+def test_files_the_keys_need_that_are_gone_are_skipped_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run killed before it saved the keys' state again, and the files after that state moved
+    away (Spark's cleanSource) before the next start: the keys cannot take them, and say so."""
+    land(tmp_path, 3)
+    old = (tmp_path / "_keys_state.json").read_bytes()
+    land(tmp_path, 2)
+    (tmp_path / "_keys_state.json").write_bytes(old)
+    (tmp_path / "part-000004.csv").unlink()
+    capsys.readouterr()
+    land(tmp_path, 1)
+    err = capsys.readouterr().err
+    assert err == ("generator: part-000004.csv is no longer in the folder (moved by Spark's "
+                   "cleanSource?): the answer keys go on without it and the 1 landed after it, "
+                   "and say less than the folder held\n")  # fmt: skip
+
+
+def test_an_interrupt_waits_for_the_block_that_must_not_stop_half_way() -> None:
+    import os
+    import signal
+
+    from generator.signals import interrupts_deferred
+
+    done = []
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        done.append("the rest of the block ran")
+    assert done == ["the rest of the block ran"]
+    # a signal the process ignores stays ignored
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

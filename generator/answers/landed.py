@@ -42,6 +42,9 @@ class Keys:
         self.manifests = list(manifests)
         self.fed = [0] * len(self.members)  # files of each folder the keys have taken
         self.replayed = 0  # ticks read back from landed files at start
+        # the first landed file not there to read back (Spark's cleanSource moved it), and how
+        # many the keys skip with it
+        self.gone: tuple[str, int] | None = None
         self._snapshot_due = 0.0
         self._settings = (event_time, duplicates)
         self._build()
@@ -128,12 +131,13 @@ class Keys:
             count = min(len(manifests[i].entries) for i in streams)
             ticks = [[(i, manifests[i].entries[k]) for i in streams]
                      for k in range(after[streams[0]], count)]  # fmt: skip
-        for tick in ticks:
+        for k, tick in enumerate(ticks):
             tables: Tick = []
             for i, entry in tick:
                 path = manifests[i].folder / entry.file
                 if not path.exists():  # Spark's cleanSource may have archived it
                     self.fed = [len(m.entries) for m in manifests]  # what is gone is skipped
+                    self.gone = (entry.file, sum(len(t) for t in ticks[k:]))
                     return
                 tables.append((i, read_landed(path, self.members[i], entry.header)))
             self.add(tables)
@@ -150,9 +154,9 @@ class Keys:
 
     def _restore(self) -> bool:
         """Take up the state the last run saved (`STATE`), and feed the keys only the files
-        landed after it: a long run goes on at the cost of a short one. False, with nothing
-        on disk changed, when there is none or it does not fit what the folder holds now (any
-        doubt means reading every file again, as a run without a saved state does)."""
+        landed after it: a long run goes on at the cost of a short one. False when there is
+        none or it does not fit what the folder holds now (any doubt means reading every file
+        again, as a run without a saved state does, and writing the keys anew)."""
         keys = self._keys()
         path = self.directory / STATE
         if not keys or path.is_symlink() or not path.is_file():
@@ -182,9 +186,9 @@ class Keys:
         return True
 
     def add(self, tick: Tick) -> None:
+        """One tick: a file of each folder that took one (a caller that can be interrupted
+        lets the keys take it whole: `signals.interrupts_deferred`)."""
         by_stream = dict(tick)
-        for i, _ in tick:
-            self.fed[i] += 1
         times = {}
         for i, table in tick:
             m = self.members[i]
@@ -211,6 +215,8 @@ class Keys:
             key = self.members[stream].key
             self.enrich_key.add_batch(table.column(column),
                                       table.column(key) if key is not None else None)  # fmt: skip
+        for i, _ in tick:
+            self.fed[i] += 1
 
     def save(self, last: bool = False) -> None:
         """Append to each key's file what changed; now and then, and at the `last` save, also

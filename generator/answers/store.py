@@ -73,8 +73,8 @@ class KeyFile:
             before = os.fstat(fd).st_size
             try:
                 write_all(fd, [data])
-            except OSError:
-                os.ftruncate(fd, before)  # a disk filling up: no torn lines in the middle
+            except BaseException:  # a disk filling up, an interrupt: no torn lines mid-file
+                os.ftruncate(fd, before)
                 raise
             self._size = before + len(data)
         finally:

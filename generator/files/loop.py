@@ -21,7 +21,7 @@ from generator.landing import land, prepare_folder, remove_stale_temps
 from generator.manifest import Entry, Manifest, crc32_of, declare
 from generator.naming import file_name, index_of
 from generator.progress import StatusLine, human, rate
-from generator.signals import sigterm_as_interrupt
+from generator.signals import interrupts_deferred, sigterm_as_interrupt
 
 TRUTH_EVERY = 1.0  # seconds between saves of the answer keys while landing (and once at the end)
 
@@ -55,6 +55,11 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
                 config.duplicates, config.seed, manifests)  # fmt: skip
     if keys.replayed:  # save what reading them back cost, before a kill can lose it again
         save_keys(keys, 0, last=True)
+    if keys.gone:
+        name, skipped = keys.gone
+        print(f"generator: {name} is no longer in the folder (moved by Spark's cleanSource?): "
+              f"the answer keys go on without it and the {skipped - 1} landed after it, and "
+              "say less than the folder held", file=err)  # fmt: skip
     if not config.quiet:
         where: object = config.directory
         if config.bundle is not None:
@@ -95,7 +100,8 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
                 for stream, made in tick:
                     last_mtime = put(stream, made, last_mtime)
                     names.append(file_name(members[stream].naming, made.index, config.format))
-                keys.add([(stream, made.table) for stream, made in tick])
+                with interrupts_deferred():  # the keys take a tick whole, or not at all
+                    keys.add([(stream, made.table) for stream, made in tick])
                 if time.monotonic() - saved >= TRUTH_EVERY:
                     save_keys(keys, files)
                     saved = time.monotonic()
@@ -183,9 +189,11 @@ def complete_last_tick(config: FilesConfig, engine: Engine, manifests: list[Mani
 
 
 def save_keys(keys: Keys, files: int, last: bool = False) -> None:
-    """Save the answer keys; a disk that cannot take them is one line, exit 1, as a file."""
+    """Save the answer keys (whole: an interrupt waits for the save to end); a disk that
+    cannot take them is one line, exit 1, as a file."""
     try:
-        keys.save(last)
+        with interrupts_deferred():
+            keys.save(last)
     except OSError as exc:
         raise LandingFailed(
             f"cannot save the answer keys: {exc.strerror or exc}; {files} files landed before "
