@@ -221,16 +221,8 @@ class Keys:
     def save(self, last: bool = False) -> None:
         """Append to each key's file what changed; now and then, and at the `last` save, also
         the keys' whole state (`STATE`), taking no more than a twentieth of the run's time."""
-        for i, windows in self.windows.items():
-            windows.save(self.folders[i])
-        for i, key in self.sessions.items():
-            key.save(self.folders[i])
-        for i, dedup in self.dedup.items():
-            dedup.save(self.folders[i])
-        if self.join_key is not None:
-            self.join_key.save(self.directory)
-        if self.enrich_key is not None:
-            self.enrich_key.save(self.directory)
+        for name, key in self._keys().items():
+            key.save(self._folder_of(name))
         now = time.monotonic()
         if self.any and (last or now >= self._snapshot_due):
             data = json.dumps(self._snapshot(), separators=(",", ":")).encode()
