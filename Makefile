@@ -27,7 +27,7 @@ chromium:
 # subprocesses (a third of the CPU busy with two workers); 9 min 55 s -> 8 min 36 s measured.
 # Work stealing: a worker that runs dry takes tests queued for another, so the run does not end
 # on one worker's queue (fresh clones: 8 min 49 s and 9 min 3 s without; 7 min 7 s, 7 min 35 s
-# and 7 min 1 s with). With the soak test (ba42a46, 992bf86): 7 min 41 s and 7 min 47 s; four
+# and 7 min 1 s with). With the soak test (ba42a46, 992bf86, c1e16ec): 7 min 41 s, 7 min 47 s, 7 min 5 s; four
 # workers were slower (8 min 39 s) and a timeout-bound test failed under the load
 test: $(VENV)/.installed java chromium
 	$(BIN)/ruff check .
