@@ -75,13 +75,16 @@ def land(
     return mtime
 
 
-def remove_stale_temps(folder: Path) -> list[str]:
-    """Remove temp files a killed run left behind; return their names."""
+def remove_stale_temps(folder: Path, names: list[str] | None = None) -> list[str]:
+    """Remove temp files a killed run left behind (among `names`, the folder's listing, when
+    the caller has it); return their names."""
     removed = []
-    for entry in os.scandir(folder):
-        if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX) and entry.is_file():
-            os.unlink(entry.path)
-            removed.append(entry.name)
+    names = os.listdir(folder) if names is None else names
+    for name in [n for n in names if n[:1] == "." and n.endswith(TEMP_SUFFIX)]:
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+            removed.append(name)
     return sorted(removed)
 
 

@@ -26,7 +26,7 @@ from consumer.cli import main as consumer_main
 from generator import UsageError
 from generator.files import FilesConfig
 from generator.files import run as run_files
-from generator.manifest import MANIFEST
+from generator.manifest import MANIFEST, read_manifests
 from tests.conftest import REPO
 
 
@@ -447,6 +447,31 @@ def test_landing_appends_to_the_manifest_of_a_folder_of_10000_files(tmp_path: Pa
     assert len(list((tmp_path / "empty").glob("part-*.csv"))) == 1000
 
 
+def test_a_start_reads_only_the_manifest_s_end_and_cuts_what_a_crash_left_there(
+    tmp_path: Path,
+) -> None:
+    """A manifest longer than the end a start reads (64 KiB): a torn line, then a whole line
+    that is not a manifest line, are cut; the files they stood for get their lines again from
+    the files themselves, and the sequence goes on after them."""
+    from generator.manifest import Manifest
+
+    run_files(FilesConfig(tmp_path, "person", seed=4, files=600, interval=0, quiet=True))
+    path = tmp_path / MANIFEST
+    whole = path.read_bytes()
+    assert len(whole) > 65_536
+    body = whole[: whole.rindex(b"\n", 0, len(whole) - 1) + 1]  # without file 600's line
+    for end in (b'{"file":"part-000600.c', b'{"file": 600}\n'):
+        path.write_bytes(body + end)
+        opened = Manifest(tmp_path)
+        assert path.read_bytes() == body and opened.size == len(body)
+        assert opened.last is not None and opened.last.file == "part-000599.csv"
+    run_files(FilesConfig(tmp_path, "person", seed=4, files=1, interval=0, quiet=True))
+    entries = manifest(tmp_path)
+    assert [e["file"] for e in entries[-2:]] == ["part-000600.csv", "part-000601.csv"]
+    assert entries[-2]["seed"] is None and entries[-1]["start"] == 6000
+    assert Manifest(tmp_path).read_after([len(body), 0]) is None  # not the bytes it held
+
+
 def test_a_torn_last_manifest_line_is_cut_and_its_file_listed_again(tmp_path: Path) -> None:
     run_files(FilesConfig(tmp_path, "person", seed=4, files=3, interval=0, quiet=True))
     whole = (tmp_path / MANIFEST).read_bytes()
@@ -457,9 +482,12 @@ def test_a_torn_last_manifest_line_is_cut_and_its_file_listed_again(tmp_path: Pa
     assert [e["file"] for e in entries] == [f"part-00000{i}.csv" for i in range(1, 5)]
     assert entries[2]["seed"] is None  # listed again from the file itself
     assert entries[3]["start"] == 30  # and the sequence went on after it
-    # a damaged line that is not the last is not a crash's doing: one line, exit 2
+    # a damaged line that is not the last is not a crash's doing: a start reads only the end
+    # and goes on, changing nothing before it; whoever reads every line gets one line, exit 2
     lines = (tmp_path / MANIFEST).read_bytes().split(b"\n")
     lines[1] = b"{not json"
     (tmp_path / MANIFEST).write_bytes(b"\n".join(lines))
+    run_files(FilesConfig(tmp_path, "person", seed=4, files=1, interval=0, quiet=True))
+    assert (tmp_path / MANIFEST).read_bytes().split(b"\n")[:4] == lines[:4]
     with pytest.raises(UsageError, match="damaged at line 2"):
-        run_files(FilesConfig(tmp_path, "person", seed=4, files=1, interval=0, quiet=True))
+        read_manifests([tmp_path])

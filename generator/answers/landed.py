@@ -22,12 +22,12 @@ from generator.answers.windows import WindowsKey
 from generator.clock import EventTime
 from generator.engine import Engine, seconds_of, static_rows
 from generator.landing import land
-from generator.manifest import Manifest, read_landed
+from generator.manifest import Entry, Manifest, read_landed
 from generator.naming import index_of
 from generator.spec import Bundle, Dataset, Reference
 
 STATE = "_keys_state.json"  # the keys' whole state, saved now and then: a restart's start
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: a place in each manifest for what the keys took; windows packed
 SNAPSHOT_EVERY = 1.0  # seconds between saves of the state, at the least
 
 Tick = list[tuple[int, pa.Table]]  # (folder, the rows landed there) for each file of a tick
@@ -40,7 +40,7 @@ class Keys:
         self.members, self.folders, self.directory = list(members), list(folders), directory
         self.bundle, self.seed = bundle, seed
         self.manifests = list(manifests)
-        self.fed = [0] * len(self.members)  # files of each folder the keys have taken
+        self.fed = [0] * len(self.members)  # bytes of each folder's manifest the keys have taken
         self.replayed = 0  # ticks read back from landed files at start
         # the first landed file not there to read back (Spark's cleanSource moved it), and how
         # many the keys skip with it
@@ -86,7 +86,7 @@ class Keys:
                     or self.enrich_key)  # fmt: skip
 
     def _static_keys(self, target: Dataset, column: str, manifest: Manifest) -> set[object]:
-        if manifest.entries:
+        if manifest.last is not None:
             entry = manifest.entries[0]
             table = read_landed(manifest.folder / entry.file, target, entry.header)
         else:
@@ -113,40 +113,40 @@ class Keys:
     def _streams(self) -> list[int]:
         return [i for i, m in enumerate(self.members) if not m.static]
 
-    def _replay(self, after: Sequence[int] | None = None) -> None:
-        """Feed the keys what landed and they have not taken (from `after[i]` files on in each
-        folder; all of it by default), tick by tick."""
+    def _replay(self, pending: Sequence[list[Entry]] | None = None) -> None:
+        """Feed the keys what landed and they have not taken (`pending`, each folder's manifest
+        lines; all of them by default), tick by tick."""
         manifests, streams = self.manifests, self._streams()
-        after = after if after is not None else [0] * len(self.members)
-        if not self.any or not any(manifests[i].entries[after[i] :] for i in streams):
-            self.fed = [len(m.entries) for m in manifests]
+        if pending is None:
+            pending = [m.entries if self.any else [] for m in manifests]
+        if not self.any or not any(pending[i] for i in streams):
+            self.fed = [m.size for m in manifests]
             return
         if self.bundle is None:  # --streams folders take files in turn
             entries = sorted(
-                ((e, i) for i in streams for e in manifests[i].entries[after[i] :]),
+                ((e, i) for i in streams for e in pending[i]),
                 key=lambda pair: index_of(self.members[0].naming, pair[0].file) or 0,
             )
             ticks = [[(i, e)] for e, i in entries]
         else:
-            count = min(len(manifests[i].entries) for i in streams)
-            ticks = [[(i, manifests[i].entries[k]) for i in streams]
-                     for k in range(after[streams[0]], count)]  # fmt: skip
+            count = min(len(pending[i]) for i in streams)
+            ticks = [[(i, pending[i][k]) for i in streams] for k in range(count)]
         for k, tick in enumerate(ticks):
             tables: Tick = []
             for i, entry in tick:
                 path = manifests[i].folder / entry.file
                 if not path.exists():  # Spark's cleanSource may have archived it
-                    self.fed = [len(m.entries) for m in manifests]  # what is gone is skipped
+                    self.fed = [m.size for m in manifests]  # what is gone is skipped
                     self.gone = (entry.file, sum(len(t) for t in ticks[k:]))
                     return
                 tables.append((i, read_landed(path, self.members[i], entry.header)))
             self.add(tables)
             self.replayed += 1
+        self.fed = [m.size for m in manifests]
 
     def _snapshot(self) -> Line:
         """What the keys hold and which landed files they have taken."""
-        taken = [[n, self.manifests[i].entries[n - 1].file if n else None]
-                 for i, n in enumerate(self.fed)]  # fmt: skip
+        taken = [m.mark(n) for m, n in zip(self.manifests, self.fed, strict=True)]
         return {"version": STATE_VERSION, "seed": self.seed,
                 "members": [m.name for m in self.members], "taken": taken,
                 "keys": {name: {"state": key.state(), "file": key.mark()}
@@ -166,10 +166,12 @@ class Keys:
             if (saved["version"], saved["seed"], saved["members"]) != (
                     STATE_VERSION, self.seed, [m.name for m in self.members]):  # fmt: skip
                 return False
-            for (n, last), manifest in zip(saved["taken"], self.manifests, strict=True):
-                entries = manifest.entries
-                if n > len(entries) or (n and entries[n - 1].file != last):
-                    return False
+            pending = [
+                manifest.read_after(mark)
+                for mark, manifest in zip(saved["taken"], self.manifests, strict=True)
+            ]
+            if any(p is None for p in pending):
+                return False  # a manifest that no longer holds what the keys took
             if set(saved["keys"]) != set(keys):
                 return False
             for name, key in keys.items():
@@ -180,9 +182,7 @@ class Keys:
             mark = saved["keys"][name]["file"]
             if mark is None or not key.resume(self._folder_of(name), mark):
                 return False
-        taken = [int(n) for n, _ in saved["taken"]]
-        self.fed = list(taken)
-        self._replay(after=taken)
+        self._replay([p for p in pending if p is not None])
         return True
 
     def add(self, tick: Tick) -> None:
@@ -216,7 +216,7 @@ class Keys:
             self.enrich_key.add_batch(table.column(column),
                                       table.column(key) if key is not None else None)  # fmt: skip
         for i, _ in tick:
-            self.fed[i] += 1
+            self.fed[i] = self.manifests[i].size  # the tick's lines are the newest
 
     def save(self, last: bool = False) -> None:
         """Append to each key's file what changed; now and then, and at the `last` save, also

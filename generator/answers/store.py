@@ -9,6 +9,7 @@ the file says what its last summary says.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import zlib
@@ -79,6 +80,26 @@ class KeyFile:
             self._size = before + len(data)
         finally:
             os.close(fd)
+
+
+def packed(values: Iterable[int]) -> str:
+    """Integers as the base64 of their int64 bytes, compressed: a saved state of 100,000
+    windows is read and written in milliseconds, where a JSON list of them takes tens."""
+    import numpy as np
+
+    data = np.fromiter(values, dtype="<i8").tobytes()
+    return base64.b64encode(zlib.compress(data, 1)).decode()
+
+
+def unpacked(text: str) -> list[int]:
+    import numpy as np
+
+    try:
+        data = zlib.decompress(base64.b64decode(text, validate=True))
+    except zlib.error as exc:
+        raise ValueError(f"not packed integers: {exc}") from None
+    values: list[int] = np.frombuffer(data, dtype="<i8").tolist()
+    return values
 
 
 def _tail_crc(path: Path, size: int) -> int:

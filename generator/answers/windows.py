@@ -15,7 +15,7 @@ import numpy as np
 
 from generator.answers import store
 from generator.answers.base import iso
-from generator.answers.store import KeyFile, Line
+from generator.answers.store import KeyFile, Line, packed, unpacked
 from generator.answers.watermark import Lateness, Watermark
 
 TRUTH = "_truth.jsonl"
@@ -86,19 +86,18 @@ class WindowsKey:
         return [self._line(start) for start in sorted(self.events)]
 
     def state(self) -> Line:
-        # as columns: a long run has tens of thousands of windows, and dict(zip()) takes them
-        # up at C speed
+        # as packed columns: a long run has 100,000s of windows
         return {"window": self.window, "delay": self.delay, "bound": self.bound,
-                "starts": list(self.events), "events": list(self.events.values()),
-                "late_starts": list(self.late), "late": list(self.late.values()),
+                "starts": packed(self.events), "events": packed(self.events.values()),
+                "late_starts": packed(self.late), "late": packed(self.late.values()),
                 "watermark": self.wm.state()}  # fmt: skip
 
     def restore(self, state: Line) -> None:
         if (state["window"], state["delay"]) != (self.window, self.delay):
             raise ValueError("the window or the watermark delay changed")
         self.bound = bool(state["bound"])
-        self.events = dict(zip(state["starts"], state["events"], strict=True))
-        self.late = dict(zip(state["late_starts"], state["late"], strict=True))
+        self.events = dict(zip(unpacked(state["starts"]), unpacked(state["events"]), strict=True))
+        self.late = dict(zip(unpacked(state["late_starts"]), unpacked(state["late"]), strict=True))
         self.wm.restore(state["watermark"])
 
     def mark(self) -> Line | None:

@@ -169,14 +169,13 @@ class FilesConfig:
                 return seed
         return None
 
-    def goes_on(self, folder: Path, member: Dataset, entries: list[Entry]) -> None:
+    def goes_on(self, folder: Path, member: Dataset, last: Entry | None) -> None:
         """Refuse to go on in a folder whose landed files another seed, data set, format or
-        header made: the folder would hold two sequences (or a reader would misread one)."""
+        header made (`last`: its newest manifest line with a seed): the folder would hold two
+        sequences (or a reader would misread one)."""
         held_to(folder, member, GOES_ON)  # a folder another data set made: one line
-        landed = [e for e in entries if e.seed is not None]
-        if not landed:
+        if last is None:
             return
-        last = landed[-1]
         given = {"--seed": (last.seed, self.seed),
                  "--dataset": (last.dataset, member.name),
                  "--format": (format_of(last.file), self.format),

@@ -35,13 +35,14 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
     for folder in config.folders:
         prepare_folder(folder)
     # leftovers of a killed run, then continue after the newest landed file
-    for folder in config.folders:
-        remove_stale_temps(folder)
+    listings = [os.listdir(folder) for folder in config.folders]  # once: 10,000s of names
+    for folder, listing in zip(config.folders, listings, strict=True):
+        remove_stale_temps(folder, listing)
     manifests = [Manifest(folder) for folder in config.folders]
     for folder, manifest, member in zip(config.folders, manifests, members, strict=True):
-        config.goes_on(folder, member, manifest.entries)
-    for manifest, member in zip(manifests, members, strict=True):
-        manifest.reconcile(member.naming, member.name, config.header_of(member))
+        config.goes_on(folder, member, manifest.newest("seed")[0])
+    for manifest, member, listing in zip(manifests, members, listings, strict=True):
+        manifest.reconcile(member.naming, member.name, config.header_of(member), listing)
     for folder, member in zip(config.folders, members, strict=True):
         declare(folder, member)  # the folder says what it holds, to every reader
     lead = members.index(ds) if config.bundle is not None else None
@@ -91,7 +92,7 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
     with sigterm_as_interrupt():
         try:
             for stream, member in enumerate(members):
-                if member.static and not manifests[stream].entries:
+                if member.static and manifests[stream].last is None:
                     last_mtime = put(stream, maker.static(member), last_mtime)
             while config.files is None or files < config.files:
                 if config.duration is not None and time.monotonic() - start >= config.duration:
@@ -166,16 +167,23 @@ def complete_last_tick(config: FilesConfig, engine: Engine, manifests: list[Mani
     folders and the answer keys go on as if nothing had happened."""
     members = config.members
     streams = [i for i, m in enumerate(members) if not m.static]
-    held = {i: {index_of(members[i].naming, e.file) for e in manifests[i].entries}
+    # files land in number order: each folder's newest line is its newest tick
+    held = {i: index_of(members[i].naming, e.file) if (e := manifests[i].last) else None
             for i in streams}  # fmt: skip
-    last = max((n for i in streams for n in held[i] if n is not None), default=None)
+    last = max((n for n in held.values() if n is not None), default=None)
     if last is None:
         return
-    missing = [i for i in streams if last not in held[i]]
+    missing = [i for i in streams if held[i] != last]
     if not missing:
         return
-    before = sum(e.rows - e.copies for e in manifests[lead].entries
-                 if (index_of(members[lead].naming, e.file) or 0) < last)  # fmt: skip
+    # the rows before the tick: the lead's file of it is there (a tick lands it first)
+    entry, after = manifests[lead].newest("start")
+    if held[lead] != last or entry is None or after:
+        before = sum(e.rows - e.copies for e in manifests[lead].entries
+                     if (index_of(members[lead].naming, e.file) or 0) < last)  # fmt: skip
+    else:
+        assert entry.start is not None
+        before = entry.start
     maker = Maker(config, engine, last, before)
     try:
         tick = maker.next()
@@ -203,27 +211,21 @@ def save_keys(keys: Keys, files: int, last: bool = False) -> None:
 
 def resume_point(config: FilesConfig, manifests: list[Manifest]) -> tuple[int, int, int]:
     """The next file number, the next row of the sequence, and the newest landed file's mtime
-    (ns). The manifests remember files Spark's cleanSource has moved away since."""
+    (ns), from the manifests' newest lines (they remember files Spark's cleanSource has moved
+    away since; `reconcile` has given a line to every file landed without one)."""
     naming = config.ds.naming
-    rows, numbers = 0, {}  # each file's number, worked out once
-    for manifest in manifests:
-        for e in manifest.entries:
-            numbers[e.file] = index_of(naming, e.file)
-            rows += e.rows - e.copies
-    newest = max((n for n in numbers.values() if n is not None), default=0)
-    mtime = 0
-    for folder in config.folders:
-        # files land in number order with increasing mtimes: the newest is the last one
-        best: tuple[int, str] | None = None
-        for name in os.listdir(folder):  # names only, no stat: this runs on 10,000s
-            if name.startswith((".", "_")):
-                continue
-            index = numbers[name] if name in numbers else index_of(naming, name)
-            if index is not None and (best is None or index > best[0]):
-                best = (index, name)
-        if best is not None:
-            newest = max(newest, best[0])
-            mtime = max(mtime, os.stat(folder / best[1]).st_mtime_ns)
-    if mtime == 0 and rows:
-        mtime = time.time_ns()  # the landed files are gone: later than any of them
-    return newest + 1, rows, mtime
+    lasts = [m.last for m in manifests if m.last is not None]
+    if not lasts:
+        return 1, 0, 0
+    newest = max(lasts, key=lambda e: index_of(naming, e.file) or 0)
+    ends = [m.newest("start") for m in manifests if m.last is not None]
+    if all(entry is not None and not after for entry, after in ends):
+        rows = max(m.next_row or 0 for m in manifests)
+    else:  # lines without a first row (files that landed without one): count every row
+        rows = sum(e.rows - e.copies for m in manifests for e in m.entries)
+    folder = next(m.folder for m in manifests if m.last is newest)
+    try:
+        mtime = os.stat(folder / newest.file).st_mtime_ns
+    except FileNotFoundError:
+        mtime = time.time_ns()  # moved away (cleanSource): later than any landed file
+    return (index_of(naming, newest.file) or 0) + 1, rows, mtime
