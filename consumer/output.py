@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming.query import StreamingQuery
 
-    from consumer.progress import Listener
+    from consumer.progress import BatchPrinter, Listener
 
 Sink = Literal["console", "memory", "parquet", "csv", "json"]
 SINKS: tuple[Sink, ...] = ("console", "memory", "parquet", "csv", "json")
@@ -82,17 +82,22 @@ def start(
     name: str,
     checkpoint_suffix: str = "",
     labelled: bool = False,
+    lines: BatchPrinter | None = None,
 ) -> StreamingQuery:
     """Start `df` as query `name` into the configured sink; `modes`: the output modes its query
     allows, the first being its default. `labelled`: one of several queries of a run, whose
-    console tables say which query they are."""
+    console tables say which query they are. `lines`: the run's line per batch, which each
+    console table follows."""
     from consumer.session import is_remote
 
     writer = df.writeStream.outputMode(output.mode(modes)).queryName(name)
-    if output.target == "console" and labelled and not is_remote(df.sparkSession):
-        # Spark's console sink prints "Batch: 0" for each query, at the same moment: the
-        # tables of two queries interleave, unlabelled. The same table, labelled, one at a time
-        writer = writer.foreachBatch(_console_table(name, output.num_rows, output.truncate))
+    if output.target == "console" and not is_remote(df.sparkSession):
+        # Spark's console sink prints from the JVM, while the line per batch comes from a
+        # listener a little later: after the next batch's table. Two queries' tables would
+        # interleave, each "Batch: 0", unlabelled. The same table printed here is in order,
+        # one at a time, labelled when there are several
+        writer = writer.foreachBatch(_console_table(name, output.num_rows, output.truncate,
+                                                    labelled, lines))  # fmt: skip
     else:
         writer = writer.format(output.target)
     if output.target == "console":
@@ -112,34 +117,50 @@ def start(
 _CONSOLE = threading.Lock()
 
 
-def _console_table(name: str, num_rows: int, truncate: bool) -> Callable[[DataFrame, int], None]:
-    """A console sink's table, as Spark prints it, with the query's name beside the batch."""
+LINE_WAIT = 2.0  # seconds a table waits for the line of the batch before it, at the most
+
+
+def _console_table(name: str, num_rows: int, truncate: bool, labelled: bool,
+                   lines: BatchPrinter | None) -> Callable[[DataFrame, int], None]:  # fmt: skip
+    """A console sink's table, as Spark prints it (with the query's name beside the batch when
+    `labelled`), after the line of the batch before it."""
+    shown = [-1]  # the batch last shown by this process
 
     def show(batch: DataFrame, batch_id: int) -> None:
-        # the whole batch read, as Spark's console sink reads it (a show alone would read only
-        # the rows it shows, and the batch's input count would say so)
-        rows = batch.sparkSession.createDataFrame(batch.collect(), batch.schema)
-        rule = "-" * 43
-        with _CONSOLE:
-            print(f"{rule}\nBatch: {batch_id} ({name})\n{rule}")
-            rows.show(num_rows, truncate)
-            sys.stdout.flush()
+        # the whole batch read once, as Spark's console sink reads it (a show alone would read
+        # only the rows it shows, and the batch's input count would say so), kept for the show
+        batch.persist()
+        try:
+            batch.count()
+            rule = "-" * 43
+            label = f" ({name})" if labelled else ""
+            if lines is not None and shown[0] == batch_id - 1:
+                lines.printed(name, batch_id - 1, LINE_WAIT)
+            with _CONSOLE:
+                print(f"{rule}\nBatch: {batch_id}{label}\n{rule}")
+                batch.show(num_rows, truncate)
+                sys.stdout.flush()
+            shown[0] = batch_id
+        finally:
+            batch.unpersist()
 
     return show
 
 
 @contextmanager
-def batch_lines(spark: SparkSession, quiet: bool, err: TextIO | None = None) -> Iterator[None]:
-    """A line per batch on stderr while the block runs (unless quiet)."""
+def batch_lines(spark: SparkSession, quiet: bool,
+                err: TextIO | None = None) -> Iterator[BatchPrinter | None]:  # fmt: skip
+    """A line per batch on stderr while the block runs (unless quiet): the printer, for
+    `start`."""
     if quiet:
-        yield
+        yield None
         return
     from consumer.progress import BatchPrinter
 
     listener = BatchPrinter(err)
     spark.streams.addListener(listener)
     try:
-        yield
+        yield listener
     finally:
         deliver_pending_events(spark, listener)
         spark.streams.removeListener(listener)

@@ -33,11 +33,16 @@ class Listener(StreamingQueryListener):
 
 
 class BatchPrinter(Listener):
-    """Prints `query batch N: rows, input rows/s, processed rows/s, duration` per batch."""
+    """Prints `query batch N: rows, input rows/s, processed rows/s, duration` per batch.
+
+    Spark hands a listener its events a little after a batch ends, while the next batch may
+    already be printing its table: a console table waits for its query's line of the batch
+    before it (`printed`), so each line follows its own table."""
 
     def __init__(self, err: TextIO | None = None) -> None:
         super().__init__()
         self._err = err if err is not None else sys.stderr
+        self._printed: dict[str, int] = {}  # query name -> newest batch whose line is out
 
     def onQueryProgress(self, event: Any) -> None:
         p = event.progress
@@ -50,6 +55,15 @@ class BatchPrinter(Listener):
             file=self._err,
             flush=True,
         )
+        with self._changed:
+            self._printed[name] = max(p.batchId, self._printed.get(name, -1))
+            self._changed.notify_all()
+
+    def printed(self, name: str, batch_id: int, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) until query `name`'s line of `batch_id` is out."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._printed.get(name, -1) >= batch_id,
+                                          timeout)  # fmt: skip
 
     def onQueryIdle(self, event: Any) -> None:
         pass

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming.query import StreamingQuery
 
+    from consumer.progress import BatchPrinter
     from consumer.report import Report
 
 
@@ -86,9 +87,9 @@ def run(
     verdict = None
     try:
         try:
-            with batch_lines(spark, options.quiet, err):
+            with batch_lines(spark, options.quiet, err) as lines:
                 outcome = _run(spark, streams, output, modes, options.timeout,
-                               options.log_level, err)  # fmt: skip
+                               options.log_level, err, lines)  # fmt: skip
         except ServerGone as exc:
             if check is None:
                 raise
@@ -125,6 +126,7 @@ def _run(
     timeout: float | None,
     log_level: str,
     err: TextIO,
+    lines: BatchPrinter | None = None,
 ) -> str:
     queries: list[StreamingQuery] = []
     watches: list[Watch] = []
@@ -137,7 +139,7 @@ def _run(
                         wait_for_folder(other.directory, err, timeout)
                 df = s.query(s.source.frame(spark), *(o.frame(spark) for o in s.others))
                 return start(df, output, modes, s.name, s.checkpoint_suffix,
-                             labelled=len(streams) > 1)  # fmt: skip
+                             labelled=len(streams) > 1, lines=lines)  # fmt: skip
 
             if isinstance(s.source, FolderInput):  # --timeout bounds the wait for it too
                 wait_for_folder(s.source.directory, err, timeout)

@@ -87,7 +87,8 @@ def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> No
     it runs, everything its Spark listens on is on loopback (the UI included). Ctrl-C, as a
     terminal sends it (to the process group), stops it cleanly: one line, no traceback, the
     report and the progress log written. Beside it, a second run gets Ctrl-C twice: the second
-    ends it at once."""
+    ends it at once; its output, read as a terminal shows it (stdout and stderr in one stream),
+    has each batch's line after that batch's table and before the next one's."""
     _person_files(tmp_path / "in")
     args = ["--master", "local[1]", "--conf", "spark.ui.port=0"]
     proc = _terminal(
@@ -96,13 +97,26 @@ def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> No
          "--app-name", "console-run", "--report", str(tmp_path / "report.html"),
          "--progress-log", str(tmp_path / "progress.jsonl")],
     )  # fmt: skip
-    twice = _terminal([sys.executable, "-m", "consumer", "files", "--synthetic", "--rate", "50",
-                       *args])  # fmt: skip
+    twice = _terminal(
+        [
+            sys.executable,
+            "-m",
+            "consumer",
+            "files",
+            "--synthetic",
+            "--rate",
+            "500",
+            "--num-rows",
+            "1",
+            *args,
+        ],
+        one_stream=True,
+    )  # batches back to back
     heard: set[tuple[str, int]] = set()
     err = ""
     for p in (proc, twice):  # each runs its batches
         deadline = time.monotonic() + 120
-        while (p.err.count("batch ") < (3 if p is proc else 1) and p.poll() is None
+        while ((p.err or p.out).count("batch ") < (3 if p is proc else 6) and p.poll() is None
                and time.monotonic() < deadline):  # fmt: skip
             heard |= listening(proc.pid)
             time.sleep(0.05)
@@ -130,8 +144,17 @@ def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> No
     assert "Outcome: interrupted (Ctrl-C)" in (tmp_path / "report.html").read_text()
     assert (tmp_path / "progress.jsonl").read_text().count("\n") >= 3
     # twice: the second ends it at once, with one line
-    _, err = twice.finish()
+    err, _ = twice.finish()
     assert twice.returncode == 130, err
+    said = [line for line in err.splitlines()
+            if line.startswith(("Batch: ", "consumer: files batch "))]  # fmt: skip
+    order = [("table", int(line.split()[1])) if line.startswith("Batch: ")
+             else ("line", int(line.split(" batch ")[1].split(":")[0]))
+             for line in said]  # fmt: skip
+    done = len(order) // 2 * 2  # the last table's line may be cut off by the interrupt
+    assert done >= 12, err
+    assert order[:done] == [(k, n) for n in range(done // 2) for k in ("table", "line")], said
+    assert " WARN " not in err, err  # the synthetic source's registration is no one's fault
     assert err.rstrip().endswith("consumer: interrupted again: exiting now"), err
     assert "Traceback" not in err, err
 
@@ -202,11 +225,14 @@ class _Terminal(subprocess.Popen[str]):
         return self.out, self.err
 
 
-def _terminal(argv: list[str]) -> _Terminal:
+def _terminal(argv: list[str], one_stream: bool = False) -> _Terminal:
+    """`one_stream`: stderr into stdout, in the order written, as a terminal shows them (all of
+    it read into `out`)."""
     import threading
 
-    proc = _Terminal(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                     env=_env(), start_new_session=True)  # fmt: skip
+    proc = _Terminal(argv, cwd=REPO, stdout=subprocess.PIPE, text=True, env=_env(),
+                     stderr=subprocess.STDOUT if one_stream else subprocess.PIPE,
+                     start_new_session=True)  # fmt: skip
     _STARTED.append(proc)
 
     def read(which: str) -> None:
@@ -216,7 +242,7 @@ def _terminal(argv: list[str]) -> _Terminal:
             setattr(proc, which, getattr(proc, which) + line)
 
     proc.readers = tuple(threading.Thread(target=read, args=(w,), daemon=True)
-                         for w in ("out", "err"))  # fmt: skip
+                         for w in ("out",) + (() if one_stream else ("err",)))  # fmt: skip
     for reader in proc.readers:
         reader.start()  # type: ignore[attr-defined]
     return proc

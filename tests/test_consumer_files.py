@@ -76,6 +76,37 @@ def test_files_cli_batches_and_progress_lines(
     assert spark.table("files_cli").count() == 100
 
 
+def test_each_batch_line_follows_its_own_table(spark: Any, tmp_path: Path) -> None:
+    """As a terminal shows them, stdout and stderr in one stream: the table of batch N, then
+    its line, then batch N+1's table. Spark hands the line to a listener a little after the
+    batch, when the next one may be printing already: here each line takes a second to come
+    out, longer than a batch takes."""
+    import contextlib
+
+    class SlowLines(io.StringIO):
+        def write(self, text: str) -> int:
+            if text.startswith("consumer: in_order batch "):
+                time.sleep(1)
+            return super().write(text)
+
+    land(tmp_path / "in", files=4, rows=5)
+    config = files_app.FilesConsumerConfig(
+        source=FolderInput(str(tmp_path / "in"), PERSON),
+        run=RunOptions(OutputConfig(available_now=True, query_name="in_order", num_rows=2)),
+    )
+    terminal = SlowLines()
+    with contextlib.redirect_stdout(terminal):
+        files_app.run(spark, config, err=terminal)
+    said = [line for line in terminal.getvalue().splitlines()
+            if line.startswith(("Batch: ", "consumer: in_order batch "))]  # fmt: skip
+    order = [("table", int(line.split()[1])) if line.startswith("Batch: ")
+             else ("line", int(line.split(" batch ")[1].split(":")[0]))
+             for line in said]  # fmt: skip
+    assert order == [(kind, n) for n in range(4) for kind in ("table", "line")], said
+    assert terminal.getvalue().count("only showing top 2 rows") == 4
+    assert ": 5 rows, " in said[1]  # the whole file read, though two rows are shown
+
+
 def test_files_waits_for_the_folder(spark: Any, tmp_path: Path) -> None:
     folder = tmp_path / "later"
     err = io.StringIO()
