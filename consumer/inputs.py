@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal, TextIO
 from consumer.errors import ServerGone
 from consumer.output import quieter_log
 from consumer.server_watch import ServerWatch
-from consumer.session import is_remote, read_csv_stream, split_value
+from consumer.session import UNFIT, is_remote, read_csv_stream, split_value, unfit_value
 from consumer.waiting import NotListening, retry_until_listening, wait_for_folder
 from generator.clock import EventTime
 from generator.errors import UsageError
@@ -107,6 +107,9 @@ class SocketInput:
             .option("port", self.port)
             .load()
         )
+        if self.format == "csv":  # lines typed by hand may not fit: each batch counts them
+            lines = lines.observe(UNFIT, F.count_if(unfit_value(F.col("value"), self.dataset))
+                                  .alias("lines"))  # fmt: skip
         return lines.select(*split_value(F.col("value"), self.dataset, self.format))
 
     def open(

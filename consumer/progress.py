@@ -8,6 +8,8 @@ from typing import Any, TextIO
 
 from pyspark.sql.streaming.listener import StreamingQueryListener
 
+from consumer.session import UNFIT
+
 
 class Listener(StreamingQueryListener):
     """A listener that knows which queries it saw start and end: the last progress event of a
@@ -48,13 +50,17 @@ class BatchPrinter(Listener):
         p = event.progress
         name = p.name or str(p.id)[:8]
         seconds = p.batchDuration / 1000
+        unfit = p.observedMetrics.get(UNFIT)
+        lines = unfit["lines"] if unfit is not None else 0
         print(
             f"consumer: {name} batch {p.batchId}: {p.numInputRows} rows, "
             f"{p.inputRowsPerSecond:.1f} rows/s in, {p.processedRowsPerSecond:.1f} rows/s "
-            f"processed, {seconds:.2f}s",
+            f"processed, {seconds:.2f}s"
+            + (f"; {lines} {'line does' if lines == 1 else 'lines do'} not fit the columns "
+               "(NULL where a field is missing or of another type)" if lines else ""),
             file=self._err,
             flush=True,
-        )
+        )  # fmt: skip
         with self._changed:
             self._printed[name] = max(p.batchId, self._printed.get(name, -1))
             self._changed.notify_all()

@@ -166,6 +166,24 @@ def split_value(value: Column, dataset: Dataset, fmt: str = "csv") -> list[Colum
             for i, c in enumerate(dataset.columns)]  # fmt: skip
 
 
+UNFIT = "unfit"  # the observed metric of socket lines that do not fit the columns
+
+
+def unfit_value(value: Column, dataset: Dataset) -> Column:
+    """True for a CSV line that does not fit the data set's columns: another number of fields,
+    or a field its column's type cannot take (a word where the age goes). Those columns are
+    NULL in `split_value`; this tells such a line from a row whose value is NULL."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    parts = F.split(value, ",")
+    wrong = [(F.get(parts, i) != "") & F.get(parts, i).try_cast(c.type).isNull()
+             for i, c in enumerate(dataset.columns)]  # fmt: skip
+    count = F.size(parts) != len(dataset.columns)
+    return F.coalesce(reduce(lambda a, b: a | b, wrong, count), F.lit(False))
+
+
 def read_csv_stream(
     spark: SparkSession,
     folder: str,

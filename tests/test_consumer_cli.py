@@ -288,8 +288,8 @@ def test_the_stdin_recipe_typed_lines_that_do_not_fit_give_nulls_not_a_failed_qu
     """The hand-typed recipe of docs/generator.md, two terminals: `generator socket 0 --stdin`;
     `consumer socket --port P`; once its query runs, three lines typed (one with a single field,
     one with a word where the age goes, one whole row). The consumer shows each, the columns it
-    cannot fill empty (NULL), with no failed query (Spark 4's ANSI mode fails a plain getItem
-    or cast); Ctrl-C ends it, Ctrl-D the server."""
+    cannot fill empty (NULL), and counts the lines that do not fit, with no failed query (Spark
+    4's ANSI mode fails a plain getItem or cast); Ctrl-C ends it, Ctrl-D the server."""
     server = subprocess.Popen([sys.executable, "-m", "generator", "socket", "0", "--stdin"],
                               cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True, env=_env())  # fmt: skip
@@ -323,6 +323,10 @@ def test_the_stdin_recipe_typed_lines_that_do_not_fit_give_nulls_not_a_failed_qu
     assert rows == [["Ann", "", "Lee", "NULL", "123"],
                     ["Jean-George Perrin", "NULL", "NULL", "NULL", "NULL"],
                     ["Leor", "", "Finkelberg", "41", "456"]], out  # fmt: skip
+    # and the batch line counts the two that do not fit (one field; a word for the age)
+    unfit = [int(line.split("; ")[1].split()[0]) for line in err.splitlines()
+             if "not fit the columns" in line]  # fmt: skip
+    assert sum(unfit) == 2, err
 
 
 @pytest.mark.spark
