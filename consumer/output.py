@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -114,9 +113,6 @@ def start(
     return writer.start()
 
 
-_CONSOLE = threading.Lock()
-
-
 LINE_WAIT = 2.0  # seconds a table waits for the line of the batch before it, at the most
 
 
@@ -124,6 +120,8 @@ def _console_table(name: str, num_rows: int, truncate: bool, labelled: bool,
                    lines: BatchPrinter | None) -> Callable[[DataFrame, int], None]:  # fmt: skip
     """A console sink's table, as Spark prints it (with the query's name beside the batch when
     `labelled`), after the line of the batch before it."""
+    from consumer.progress import CONSOLE
+
     shown = [-1]  # the batch last shown by this process
 
     def show(batch: DataFrame, batch_id: int) -> None:
@@ -136,7 +134,7 @@ def _console_table(name: str, num_rows: int, truncate: bool, labelled: bool,
             label = f" ({name})" if labelled else ""
             if lines is not None and shown[0] == batch_id - 1:
                 lines.printed(name, batch_id - 1, LINE_WAIT)
-            with _CONSOLE:
+            with CONSOLE:
                 print(f"{rule}\nBatch: {batch_id}{label}\n{rule}")
                 batch.show(num_rows, truncate)
                 sys.stdout.flush()

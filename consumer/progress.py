@@ -10,6 +10,8 @@ from pyspark.sql.streaming.listener import StreamingQueryListener
 
 from consumer.session import UNFIT
 
+CONSOLE = threading.Lock()  # one console table, or one line, at a time
+
 
 class Listener(StreamingQueryListener):
     """A listener that knows which queries it saw start and end: the last progress event of a
@@ -49,8 +51,15 @@ class BatchPrinter(Listener):
     def onQueryProgress(self, event: Any) -> None:
         p = event.progress
         name = p.name or str(p.id)[:8]
-        seconds = p.batchDuration / 1000
         unfit = p.observedMetrics.get(UNFIT)
+        with CONSOLE:  # not in the middle of another query's table
+            self._print_line(name, p, unfit)
+        with self._changed:
+            self._printed[name] = max(p.batchId, self._printed.get(name, -1))
+            self._changed.notify_all()
+
+    def _print_line(self, name: str, p: Any, unfit: Any) -> None:
+        seconds = p.batchDuration / 1000
         lines = unfit["lines"] if unfit is not None else 0
         print(
             f"consumer: {name} batch {p.batchId}: {p.numInputRows} rows, "
@@ -61,9 +70,6 @@ class BatchPrinter(Listener):
             file=self._err,
             flush=True,
         )  # fmt: skip
-        with self._changed:
-            self._printed[name] = max(p.batchId, self._printed.get(name, -1))
-            self._changed.notify_all()
 
     def printed(self, name: str, batch_id: int, timeout: float) -> bool:
         """Wait (at most `timeout` seconds) until query `name`'s line of `batch_id` is out."""

@@ -62,7 +62,7 @@ def test_lesson_9_and_the_consumers_on_its_cluster(spark: Any, tmp_path: Path) -
     state = tmp_path / "09" / "cluster"
     url, pids, checked = None, [], False
     try:
-        for _, command in commands:
+        for _, command, _ in commands:
             if "cluster.sh stop" in command:
                 assert url is not None
                 check_the_consumers_on(url, spark, tmp_path)
