@@ -108,7 +108,7 @@ def test_sigkill_at_random_moments_never_shows_a_partial_file(tmp_path: Path) ->
 
 
 SOAK = ["--dataset", "sensor", "--interval", "0", "--rows-per-file", "10", "--seed", "11",
-        "--start", "2026-01-01T00:00:00", "--speed", "4.32", "--late-fraction", "0.05",
+        "--start", "2026-01-01T00:00:00", "--speed", "8.64", "--late-fraction", "0.05",
         "--max-lateness", "600", "--disorder", "20", "--quiet"]  # fmt: skip
 SOAK_FILES = 10_000  # 100,000 events, 0.864 s of event time apart: a simulated day
 
@@ -152,7 +152,7 @@ def soak(folder: Path) -> None:
             break
         proc = subprocess.Popen(gen_cmd(killed, "--files", str(left), *SOAK), cwd=REPO)
         try:
-            proc.wait(timeout=rng.uniform(0.2, 8.0))  # start-up takes about half a second
+            proc.wait(timeout=rng.uniform(0.2, 3.0))  # start-up takes about half a second
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()

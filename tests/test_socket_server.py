@@ -178,7 +178,9 @@ def test_at_rate_0_the_idle_client_is_the_slow_one() -> None:
         assert f"client 127.0.0.1:{idle.sock.getsockname()[1]} too slow: " in log, log
         assert f"client 127.0.0.1:{reader.getsockname()[1]} too slow" not in log, log
         assert not closed.is_set()
-        assert server.clients.dropped == 1  # the idle one, no other
+        # the idle one; under a loaded machine a churning client held up between its connect
+        # and its close may be too (it did not read either), never the reader
+        assert server.clients.dropped == log.count(" too slow: ") >= 1, log
         idle.close()
         reader.close()
     got = bytes(received).split(b"\n")[:-1]
