@@ -95,3 +95,23 @@ def test_slug_follows_github() -> None:
     assert slug("`generator socket PORT`") == "generator-socket-port"
     assert slug("Spark Connect: `--remote sc://HOST:PORT`") == "spark-connect---remote-schostport"
     assert slug("Event time, late data and watermarks") == "event-time-late-data-and-watermarks"
+
+
+def test_the_readme_quick_start_is_lesson_5_whose_output_is_checked() -> None:
+    """The quick start's commands are lesson 5's (its folder aside), and the last line the
+    README promises is one lesson 5 says you will see: tests/test_lessons.py runs the lesson
+    and asserts it, so the README's sample is what the command prints."""
+    from tests.test_lessons import blocks
+
+    text = README.read_text()
+    start = text[text.index("## Quick start") :]
+    block = re.search(r"^```\n(.*?)^```", start, re.S | re.M)
+    assert block is not None
+    readme = [line for line in re.sub(r"\\\n\s*", "", block.group(1)).splitlines()
+              if line.startswith("python -m ")]  # fmt: skip
+    lesson = REPO / "docs" / "lessons" / "05-event-time.md"
+    steps = [(command, seen) for _, commands, seen in blocks(lesson) for command in commands]
+    lesson_commands = [c.replace("/tmp/lessons/05/", "/tmp/") for c, _ in steps[:2]]
+    assert readme == [c.replace("/tmp/report.html", "/tmp/run.html") for c in lesson_commands]
+    promised = re.search(r"its last line: `([^`]+)`", " ".join(start.split()))
+    assert promised is not None and promised.group(1) in steps[1][1]

@@ -115,7 +115,7 @@ def test_a_lesson_run_as_a_person_runs_it(
         request.getfixturevalue("spark")  # the suite's Spark, for the commands run here
     lesson_text = lesson.read_text()  # a log line the lesson tells of is one a person expects
     prose = BLOCK.sub("", lesson_text)  # a fence's backticks would pair with the prose's
-    told = [" ".join(t.split()) for t in re.findall(r"`([^`]{20,})`", prose, re.S)]
+    told = [" ".join(t.split()) for t in re.findall(r"`([^`]+)`", prose) if len(t) >= 20]
     background: list[subprocess.Popen[str]] = []
     try:
         for kind, command, seen in commands:
