@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -413,6 +414,15 @@ def _schema(args: argparse.Namespace) -> int:
     else:
         print(dataset.ddl())
     return 0
+
+
+def entry() -> int:
+    """`python -m generator` and the `spark-stream-generator` command: `main`, then, the run
+    over, a Ctrl-C while the interpreter exits (joining the drawing threads) ends the process at
+    once, as the signal's default does, instead of a traceback from inside that join."""
+    code = main()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -76,6 +76,7 @@ def test_files_cli_batches_and_progress_lines(
     assert spark.table("files_cli").count() == 100
 
 
+@pytest.mark.slow
 def test_each_batch_line_follows_its_own_table(spark: Any, tmp_path: Path) -> None:
     """As a terminal shows them, stdout and stderr in one stream: the table of batch N, then
     its line, then batch N+1's table. Spark hands the line to a listener a little after the

@@ -36,7 +36,7 @@ def test_the_wheel_holds_the_specs_and_setuptools_warns_of_nothing(tmp_path: Pat
     assert "pyspark_stream_lab.py" in names
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "spark-stream-generator = generator.cli:main" in scripts
+    assert "spark-stream-generator = generator.cli:entry" in scripts
     assert "spark-stream-consumer = consumer.cli:main" in scripts
 
 
