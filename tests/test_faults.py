@@ -75,7 +75,7 @@ def test_sigkill_at_random_moments_never_shows_a_partial_file(tmp_path: Path) ->
     watcher.start()
     kills = 0
     try:
-        for _ in range(12):
+        for _ in range(8):
             proc = subprocess.Popen(
                 gen_cmd(tmp_path, "--rows-per-file", str(rows), "--interval", "0",
                         "--seed", "3", "--quiet"),
