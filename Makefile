@@ -28,7 +28,9 @@ chromium:
 # Work stealing: a worker that runs dry takes tests queued for another, so the run does not end
 # on one worker's queue (fresh clones: 8 min 49 s and 9 min 3 s without; 7 min 7 s, 7 min 35 s
 # and 7 min 1 s with). With the soak test (ba42a46, 992bf86, c1e16ec): 7 min 41 s, 7 min 47 s, 7 min 5 s; four
-# workers were slower (8 min 39 s) and a timeout-bound test failed under the load
+# workers were slower (8 min 39 s) and a timeout-bound test failed under the load. With lesson 2
+# run cold and the console tables printed by the consumer (2026-12-04, a59374e, 829239c): 8 min 3 s,
+# 9 min 4 s
 test: $(VENV)/.installed java chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 3 --dist worksteal
