@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 import time
@@ -135,9 +136,14 @@ def _console_table(name: str, num_rows: int, truncate: bool, labelled: bool,
             if lines is not None and shown[0] == batch_id - 1:
                 lines.printed(name, batch_id - 1, LINE_WAIT)
             with CONSOLE:
-                print(f"{rule}\nBatch: {batch_id}{label}\n{rule}")
-                batch.show(num_rows, truncate)
-                sys.stdout.flush()
+                try:
+                    print(f"{rule}\nBatch: {batch_id}{label}\n{rule}")
+                    batch.show(num_rows, truncate)
+                    sys.stdout.flush()
+                except BrokenPipeError:
+                    # `consumer ... | head`: the reader left; the query goes on, as Spark's
+                    # console sink does, printing to nowhere
+                    sys.stdout = open(os.devnull, "w")  # noqa: SIM115
             shown[0] = batch_id
         finally:
             batch.unpersist()

@@ -48,6 +48,11 @@ class BatchPrinter(Listener):
         self._err = err if err is not None else sys.stderr
         self._printed: dict[str, int] = {}  # query name -> newest batch whose line is out
 
+    def onQueryStarted(self, event: Any) -> None:
+        super().onQueryStarted(event)
+        with self._changed:  # a query started again under its name counts its batches anew
+            self._printed.pop(event.name or str(event.id)[:8], None)
+
     def onQueryProgress(self, event: Any) -> None:
         p = event.progress
         name = p.name or str(p.id)[:8]

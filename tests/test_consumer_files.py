@@ -108,6 +108,31 @@ def test_each_batch_line_follows_its_own_table(spark: Any, tmp_path: Path) -> No
     assert ": 5 rows, " in said[1]  # the whole file read, though two rows are shown
 
 
+def test_a_reader_that_leaves_does_not_fail_the_query(spark: Any, tmp_path: Path) -> None:
+    """`consumer files DIR | head -5`: once the reader has gone, a table's write is a broken
+    pipe; the query goes on to the end (as Spark's console sink did), printing to nowhere."""
+    import contextlib
+    import sys
+
+    class Gone(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    land(tmp_path / "in", files=3, rows=5)
+    config = files_app.FilesConsumerConfig(
+        source=FolderInput(str(tmp_path / "in"), PERSON),
+        run=RunOptions(OutputConfig(available_now=True, query_name="head"), quiet=True),
+    )
+    stdout = sys.stdout
+    try:
+        with contextlib.redirect_stdout(Gone()):
+            files_app.run(spark, config, err=io.StringIO())
+    finally:
+        sys.stdout = stdout
+    # no StreamFailed above: the query ran its three batches to the end
+    assert not [q for q in spark.streams.active if q.name == "head"]
+
+
 def test_files_waits_for_the_folder(spark: Any, tmp_path: Path) -> None:
     folder = tmp_path / "later"
     err = io.StringIO()
