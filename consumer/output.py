@@ -18,6 +18,7 @@ from consumer.errors import StreamFailed
 from generator.errors import UsageError
 
 if TYPE_CHECKING:
+    from py4j.protocol import Py4JJavaError
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming.query import StreamingQuery
 
@@ -117,6 +118,29 @@ def start(
 LINE_WAIT = 2.0  # seconds a table waits for the line of the batch before it, at the most
 
 
+class JavaErrorInBatch(Exception):
+    """A Spark call in the console table's `foreachBatch` function failed with a Java error
+    PySpark does not convert (a `java.lang.InterruptedException` when the query is stopped
+    during the batch): py4j's error with its Java stack trace cut off.
+
+    Spark tells such a stop from a failure by matching the function's Python traceback
+    against `py4j.protocol.Py4JJavaError: An error occurred while calling((.|\\r\\n|\\r|\\n)*)`
+    followed by an interruption's class name (`StreamExecution.isInterruptionException`). The
+    pattern recurses once per character after its first words: on py4j's whole stack trace
+    (7,900 characters for a count cut short) the query's thread dies of a StackOverflowError,
+    printed on the terminal at a Ctrl-C. The same words without the trace are matched as
+    Spark means them to be: a stop stays a stop, a failure a failure."""
+
+    def __init__(self, error: Py4JJavaError) -> None:
+        chain: list[str] = []
+        cause = error.java_exception
+        while cause is not None and len(chain) < 8:
+            chain.append(str(cause.toString()))
+            cause = cause.getCause()
+        call = error.errmsg.strip()
+        super().__init__(f"py4j.protocol.Py4JJavaError: {call}\n: " + "\nCaused by: ".join(chain))
+
+
 def _console_table(name: str, num_rows: int, truncate: bool, labelled: bool,
                    lines: BatchPrinter | None) -> Callable[[DataFrame, int], None]:  # fmt: skip
     """A console sink's table, as Spark prints it (with the query's name beside the batch when
@@ -126,6 +150,14 @@ def _console_table(name: str, num_rows: int, truncate: bool, labelled: bool,
     shown = [-1]  # the batch last shown by this process
 
     def show(batch: DataFrame, batch_id: int) -> None:
+        from py4j.protocol import Py4JJavaError
+
+        try:
+            _show(batch, batch_id)
+        except Py4JJavaError as exc:
+            raise JavaErrorInBatch(exc) from None
+
+    def _show(batch: DataFrame, batch_id: int) -> None:
         # the whole batch read once, as Spark's console sink reads it (a show alone would read
         # only the rows it shows, and the batch's input count would say so), kept for the show
         batch.persist()

@@ -133,6 +133,43 @@ def test_a_reader_that_leaves_does_not_fail_the_query(spark: Any, tmp_path: Path
     assert not [q for q in spark.streams.active if q.name == "head"]
 
 
+def test_a_table_cut_short_by_a_stop_is_a_stop_to_spark(spark: Any) -> None:
+    """Ctrl-C (or --timeout) stops a query while its console table is read: the count in the
+    table's foreachBatch function fails with java.lang.InterruptedException. Spark's rule for
+    "stopped, not failed" runs a pattern over the function's Python traceback; the pattern
+    recurses once per character, and on py4j's whole stack trace the query's thread died of a
+    StackOverflowError (the last lines on the terminal). What the function raises instead is a
+    stop to Spark, and a Java failure of another kind stays a failure that says what it was."""
+    import traceback
+
+    from py4j.protocol import Py4JJavaError
+
+    from consumer.output import JavaErrorInBatch
+
+    jvm = spark._jvm
+    rule = jvm.org.apache.spark.sql.execution.streaming.runtime.StreamExecution
+
+    def sent(error: Py4JJavaError) -> str:  # the text py4j's callback server sends the JVM
+        try:
+            raise JavaErrorInBatch(error) from None
+        except JavaErrorInBatch:
+            return traceback.format_exc()
+
+    def a_stop(text: str) -> bool:
+        return bool(rule.isInterruptionException(jvm.py4j.Py4JException(text),
+                                                 spark.sparkContext._jsc.sc()))  # fmt: skip
+
+    call = "An error occurred while calling o84.count.\n"
+    assert a_stop(sent(Py4JJavaError(call, jvm.java.lang.InterruptedException())))
+    failed = sent(Py4JJavaError(call, jvm.java.lang.IllegalStateException("no such luck")))
+    assert not a_stop(failed)
+    assert failed.endswith(": java.lang.IllegalStateException: no such luck\n"), failed
+    # why: the same stop with py4j's stack trace (150 frames) overflows the rule's stack
+    trace = "".join(f"\tat org.apache.spark.F{i}.run(F.scala:{i})\n" for i in range(150))
+    with pytest.raises(Py4JJavaError, match="StackOverflowError"):
+        a_stop(f"py4j.protocol.Py4JJavaError: {call}: java.lang.InterruptedException\n{trace}")
+
+
 def test_files_waits_for_the_folder(spark: Any, tmp_path: Path) -> None:
     folder = tmp_path / "later"
     err = io.StringIO()
