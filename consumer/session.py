@@ -65,31 +65,37 @@ def build_session(config: SessionConfig, err: TextIO | None = None) -> SparkSess
                   flush=True)  # fmt: skip
         return spark
     # the console sink's tables, not a progress bar drawn over them (a --conf can turn it back on)
-    builder = SparkSession.builder.appName(config.app_name).config(
-        "spark.ui.showConsoleProgress", "false"
-    )
+    settings = {"spark.app.name": config.app_name, "spark.ui.showConsoleProgress": "false"}
     if config.master is not None:
-        builder = builder.master(config.master)
-    if not any(key == SHUFFLE_PARTITIONS for key, _ in config.conf):
+        settings["spark.master"] = config.master
+    given = dict(config.conf)
+    if SHUFFLE_PARTITIONS not in given:
         # Spark's 200 shuffle partitions cost a stateful query (a join keeps 4 state stores
         # per partition) seconds a micro-batch on a laptop; one per core is plenty there
-        builder = builder.config(SHUFFLE_PARTITIONS, str(max(2, os.cpu_count() or 2)))
-    given = {key for key, _ in config.conf}
+        settings[SHUFFLE_PARTITIONS] = str(max(2, os.cpu_count() or 2))
     # loopback only unless asked otherwise: the driver's address (executors and a cluster
     # master reach it there), its bind address, and the UI, which binds where SPARK_LOCAL_IP
     # says (Spark's default is every interface). Spark on several machines: set SPARK_LOCAL_IP
     # and --conf spark.driver.host to an address the others reach (docs/lessons/09-cluster.md).
     os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
     for key in ("spark.driver.host", "spark.driver.bindAddress"):
-        if key not in given:
-            builder = builder.config(key, os.environ["SPARK_LOCAL_IP"])
-    for key, value in config.conf:
-        builder = builder.config(key, value)
+        settings[key] = os.environ["SPARK_LOCAL_IP"]
+    settings |= given
     from pyspark import SparkContext
 
     launching = SparkContext._gateway is None
+    running = None if launching else SparkSession.getActiveSession()
+    if running is not None:
+        # joined (a notebook's session, the tests'): of the consumer's own settings only those
+        # a running session takes (Spark warns of the others: "Using an existing Spark
+        # session; only runtime SQL configurations will take effect"); the user's all
+        settings = {key: value for key, value in settings.items()
+                    if key in given or running.conf.isModifiable(key)}  # fmt: skip
     if launching:  # read only when the driver's JVM starts
-        builder = builder.config(JAVA_OPTIONS, _java_options(dict(config.conf).get(JAVA_OPTIONS)))
+        settings[JAVA_OPTIONS] = _java_options(given.get(JAVA_OPTIONS))
+    builder = SparkSession.builder
+    for key, value in settings.items():
+        builder = builder.config(key, value)
     with _without_jvm_notices() if launching else contextlib.nullcontext():
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(config.log_level)

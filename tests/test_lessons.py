@@ -148,3 +148,47 @@ def test_a_lesson_run_as_a_person_runs_it(
         for proc in background:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
+
+
+NOTEBOOK = REPO / "docs" / "lessons" / "05-event-time.ipynb"
+
+
+def test_the_notebook_lesson_runs_in_a_jupyter_kernel(tmp_path: Path) -> None:
+    """Lesson 5 as a notebook, run as Jupyter runs it (a kernel of this virtualenv, its cells
+    in order): the generator lands files in the background, the learner's own query counts the
+    windows, the watermark consumer's check agrees and the report shows itself inline. What a
+    markdown cell says you will see (`in backquotes`) is in the next cell's output; no cell
+    shows Spark's log or a traceback."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in notebook.cells:
+        cell.source = cell.source.replace("/tmp/lessons", str(tmp_path))
+    NotebookClient(notebook, timeout=240, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
+    told: list[str] = []
+    shown = {}
+    for number, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            said = cell.source.partition("**What you will see**")[2]
+            told = [" ".join(q.split()) for q in re.findall(r"`([^`]+)`", said)]
+            continue
+        text = "".join(o.get("text", "") + "".join(map(str, o.get("data", {}).values()))
+                       for o in cell.outputs)  # fmt: skip
+        shown[number] = text
+        for quote in told:
+            assert quote in text, f"cell {number}: {quote!r} not in {text}"
+        told = []
+        for o in cell.outputs:
+            assert o.output_type != "error", o
+            if o.output_type == "stream" and o.name == "stderr":
+                for line in o.text.splitlines():
+                    assert line.startswith(("consumer: ", "generator: ")), line
+    outputs = "".join(shown.values())
+    assert outputs.count("|{20") == 7  # the learner's query: seven final windows
+    assert "7 windows emitted, 7 final in the truth: agree" in outputs
+    report = next(text for text in shown.values() if "The check: agree" in text)
+    assert report.count("<svg") >= 6 and "Red crosses (" in report  # the picture, last
+    assert "Outcome: finished; the check: agree" in report
+    assert (tmp_path / "05-notebook" / "report.html").is_file()

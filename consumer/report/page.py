@@ -42,21 +42,41 @@ def render(report: Report) -> str:
             f"<td>{html.escape(_watermark(p))}</td>"
             f"<td>{state}</td></tr>"
         )
-    figures = "".join(f'<div class="chart">{svg}<p class="caption">{html.escape(caption)}</p>'
-                      "</div>" for svg, caption in charts(report))  # fmt: skip
     title = html.escape(report.settings.get("consumer", "consumer"))
-    verdict = ""
-    if report.verdict is not None:
-        kind = "agree" if report.verdict == "agree" else "differ"
-        text = VERDICTS.get(report.verdict, f"The check: {report.verdict}")
-        verdict = f"<p class='verdict {kind}'>{html.escape(text)}</p>"
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title} run report</title>"
-        f"<style>{STYLE}</style></head><body><h1>{title}: run report</h1>{verdict}"
+        f"<style>{STYLE}</style></head><body><h1>{title}: run report</h1>{_verdict(report)}"
         f"<p class='outcome'>Outcome: {html.escape(report.outcome)}</p>"
-        f"<h2>Settings</h2><table>{rows}</table><h2>Charts</h2>{figures}"
+        f"<h2>Settings</h2><table>{rows}</table><h2>Charts</h2>{_figures(report)}"
         f"<h2>Micro-batches</h2><table>{head}{''.join(batches)}</table></body></html>\n"
     )
+
+
+def inline(report: Report) -> str:
+    """The verdict, the outcome and the charts with their captions, as a piece of a page that
+    styles nothing around it (a notebook's cell output: `Report._repr_html_`)."""
+    verdict = _verdict(report, styled=True)
+    figures = _figures(report, styled=True)
+    return (f"<div>{verdict}<p><b>Outcome: {html.escape(report.outcome)}</b></p>"
+            f"{figures}</div>")  # fmt: skip
+
+
+def _verdict(report: Report, styled: bool = False) -> str:
+    if report.verdict is None:
+        return ""
+    kind = "agree" if report.verdict == "agree" else "differ"
+    text = html.escape(VERDICTS.get(report.verdict, f"The check: {report.verdict}"))
+    if styled:
+        colours = "background:#e3f4e3;color:#185c18" if kind == "agree" else (
+            "background:#fbe3e3;color:#8b1a1a")  # fmt: skip
+        return f"<p style='{colours};font-weight:bold;padding:6px 10px'>{text}</p>"
+    return f"<p class='verdict {kind}'>{text}</p>"
+
+
+def _figures(report: Report, styled: bool = False) -> str:
+    caption = 'style="font-size:13px;color:#444"' if styled else 'class="caption"'
+    return "".join(f'<div class="chart">{svg}<p {caption}>{html.escape(text)}</p></div>'
+                   for svg, text in charts(report))  # fmt: skip
 
 
 def _watermark(progress: dict[str, object]) -> str:
