@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from consumer import arguments, runner
@@ -35,8 +36,12 @@ class RetailConsumerConfig:
     window: str = "1 day"
 
     def __post_init__(self) -> None:
-        if self.static and not isinstance(self.source, FolderInput):
-            raise UsageError("--static reads a folder of by-day files (DIR), not --synthetic")
+        if self.static:
+            if not isinstance(self.source, FolderInput):
+                raise UsageError("--static reads a folder of by-day files (DIR), not --synthetic")
+            if not Path(self.source.directory).is_dir():
+                # a stream waits for its folder to appear; --static reads once what is there
+                raise UsageError(f"not a folder: {self.source.directory}")
         if not self.static:
             self.run.output.check(MODES)
 

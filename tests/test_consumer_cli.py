@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from consumer.cli import main
-from generator import PERSON
+from generator import PERSON, get_dataset
 from generator.files import FilesConfig, run
 from tests.conftest import REPO
 
@@ -382,6 +382,22 @@ def test_a_plain_spark_submit_job_reads_the_synthetic_source_without_register(
 
 
 @pytest.mark.spark
+@pytest.mark.spark
+@pytest.mark.slow
+def test_the_guide_s_static_query_prints_its_table_and_nothing_else(tmp_path: Path) -> None:
+    """`consumer retail DIR --static` as a user runs it: the consumer's line on stderr (no
+    Spark warning, no Java stack trace before the answer), the top five on stdout."""
+    run(FilesConfig(tmp_path, get_dataset("retail"), seed=3, files=2, interval=0, quiet=True))
+    done = subprocess.run([sys.executable, "-m", "consumer", "retail", str(tmp_path), "--static",
+                           "--master", "local[1]"],
+                          capture_output=True, text=True, env=_env(), timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = done.stderr.splitlines()
+    assert len(said) == 1, done.stderr
+    assert said[0].startswith("consumer: Retail purchases by customer on local[1] (Spark UI at ")
+    assert "|CustomerId|" in done.stdout and "only showing top 5 rows" in done.stdout
+
+
 def test_timeout_bounds_the_wait_for_a_missing_folder(
     spark: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
