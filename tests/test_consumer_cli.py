@@ -382,7 +382,6 @@ def test_a_plain_spark_submit_job_reads_the_synthetic_source_without_register(
 
 
 @pytest.mark.spark
-@pytest.mark.spark
 @pytest.mark.slow
 def test_the_guide_s_static_query_prints_its_table_and_nothing_else(tmp_path: Path) -> None:
     """`consumer retail DIR --static` as a user runs it: the consumer's line on stderr (no
@@ -398,6 +397,7 @@ def test_the_guide_s_static_query_prints_its_table_and_nothing_else(tmp_path: Pa
     assert "|CustomerId|" in done.stdout and "only showing top 5 rows" in done.stdout
 
 
+@pytest.mark.spark
 def test_timeout_bounds_the_wait_for_a_missing_folder(
     spark: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
