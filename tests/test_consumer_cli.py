@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,13 +85,17 @@ def _env() -> dict[str, str]:
 @pytest.mark.spark
 @pytest.mark.slow
 def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> None:
-    """A whole run as a user types it: its own Spark, console sink, the notes' options; while
-    it runs, everything its Spark listens on is on loopback (the UI included). Ctrl-C, as a
+    """The README's files recipe, side by side as a user runs it: the generator in terminal 1
+    (its status line drawn on a terminal), the consumer with its own Spark, console sink, the
+    notes' options; each prints what the README says it prints. While the consumer runs,
+    everything its Spark listens on is on loopback (the UI included). Ctrl-C, as a
     terminal sends it (to the process group), stops it cleanly: one line, no traceback, the
     report and the progress log written. Beside it, a second run gets Ctrl-C twice: the second
     ends it at once; its output, read as a terminal shows it (stdout and stderr in one stream),
     has each batch's line after that batch's table and before the next one's."""
-    _person_files(tmp_path / "in")
+    # terminal 1 of the README's recipe: a person file every second, its status line drawn on
+    # a terminal (a pseudo-terminal here)
+    generator, shown = _on_a_tty([sys.executable, "-m", "generator", "files", str(tmp_path / "in")])
     args = ["--master", "local[1]", "--conf", "spark.ui.port=0"]
     proc = _terminal(
         [sys.executable, "-m", "consumer", "files", str(tmp_path / "in"), *args,
@@ -125,15 +131,28 @@ def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> No
     os.killpg(twice.pid, signal.SIGINT)
     time.sleep(0.1)  # ... and again, while it stops
     os.killpg(twice.pid, signal.SIGINT)
+    os.killpg(generator.pid, signal.SIGINT)
     out, err = proc.finish()
     assert proc.returncode == 0, err
     assert "consumer: console-run on local[1] (Spark UI at http://127.0.0.1:" in err
     assert len(heard) >= 2, heard  # the driver and the UI, at least
     assert {host for host, _ in heard} <= {"127.0.0.1", "::1"}, heard
-    assert out.count("Batch: ") == 3  # one file per batch
-    assert out.count("only showing top 2 rows") == 3
-    assert err.count("consumer: files batch ") == 3
-    assert "|result" in out
+    batches = err.count("consumer: files batch ")
+    assert batches >= 3 and out.count("Batch: ") == batches  # one file per batch
+    assert out.count("only showing top 2 rows") == batches
+    # what the README's recipe says each side prints
+    readme = (REPO / "README.md").read_text()
+    recipe = readme[readme.index("## Side by side: files") : readme.index("## Side by side: a")]
+    status, line, stop = re.findall(r"`((?:files \d|consumer: files batch|consumer: int)[^`]*)`",
+                                    recipe.replace("\n", " "))  # fmt: skip
+    assert generator.wait(10) == 0
+    terminal_1 = shown()
+    number = r"\d+(?:\.\d+)?"  # the README's figures are an example: any figures
+    shape = number.join(map(re.escape, re.split(number, status)))
+    assert re.search(shape, terminal_1), (status, terminal_1)
+    assert "\ngenerator: stopped: " in terminal_1.replace("\r", "\n")
+    assert line.removesuffix("...").rstrip() in err and stop in err
+    assert "|result" in out and re.search(r"\|[A-Z][a-z]+-\d+ *\|", out)  # fname-age
     # one Ctrl-C: one line, no traceback, and what the run keeps is written
     after = err[err.index("consumer: interrupted: stopping") :]
     assert after.splitlines()[1:] == [f"consumer: report written to {tmp_path / 'report.html'}"]
@@ -195,7 +214,7 @@ def _state(pid: int) -> str:
     return ""
 
 
-_STARTED: list[subprocess.Popen[str]] = []
+_STARTED: list[subprocess.Popen[Any]] = []
 
 
 @pytest.fixture(autouse=True)
@@ -246,6 +265,36 @@ def _terminal(argv: list[str], one_stream: bool = False) -> _Terminal:
     for reader in proc.readers:
         reader.start()  # type: ignore[attr-defined]
     return proc
+
+
+def _on_a_tty(argv: list[str]) -> tuple[subprocess.Popen[bytes], Callable[[], str]]:
+    """A process started as a terminal starts it, its stderr a pseudo-terminal (what it draws
+    only on a terminal, drawn); with what it has shown so far."""
+    import pty
+    import threading
+
+    main_fd, child_fd = pty.openpty()
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=child_fd,
+                            env=_env(), start_new_session=True)  # fmt: skip
+    os.close(child_fd)
+    _STARTED.append(proc)
+    seen: list[bytes] = []
+
+    def read() -> None:
+        with contextlib.suppress(OSError):  # EIO once the process has gone
+            while chunk := os.read(main_fd, 4096):
+                seen.append(chunk)
+        os.close(main_fd)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def shown() -> str:
+        if proc.poll() is not None:
+            reader.join(10)
+        return b"".join(seen).decode()
+
+    return proc, shown
 
 
 def listening(pid: int) -> set[tuple[str, int]]:
