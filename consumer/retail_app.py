@@ -18,6 +18,7 @@ from consumer.commands import Command
 from consumer.inputs import FolderInput, SocketInput, SyntheticInput
 from consumer.output import OutputConfig, OutputMode
 from consumer.runner import RunOptions
+from consumer.waiting import is_local
 from generator.errors import UsageError
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ class RetailConsumerConfig:
         if self.static:
             if not isinstance(self.source, FolderInput):
                 raise UsageError("--static reads a folder of by-day files (DIR), not --synthetic")
-            if not Path(self.source.directory).is_dir():
+            local = self.source.directory.removeprefix("file://")
+            if is_local(self.source.directory) and not Path(local).is_dir():
                 # a stream waits for its folder to appear; --static reads once what is there
                 raise UsageError(f"not a folder: {self.source.directory}")
         if not self.static:

@@ -34,14 +34,15 @@ def _retrying(until: type[Exception], first: float, longest: float, timeout: flo
     )
 
 
-def _is_local(path: str) -> bool:
+def is_local(path: str) -> bool:
+    """A path on this machine's file system (no scheme, or file://)."""
     return "://" not in path or path.startswith("file://")
 
 
 def wait_for_folder(folder: str, err: TextIO | None = None, timeout: float | None = None) -> None:
     """Return once `folder` exists (a line while waiting); local paths only."""
     err = err if err is not None else sys.stderr
-    if not _is_local(folder):
+    if not is_local(folder):
         return
     path = Path(folder.removeprefix("file://"))
 

@@ -138,8 +138,10 @@ def test_python_m_consumer_console_run_stopped_with_ctrl_c(tmp_path: Path) -> No
     assert len(heard) >= 2, heard  # the driver and the UI, at least
     assert {host for host, _ in heard} <= {"127.0.0.1", "::1"}, heard
     batches = err.count("consumer: files batch ")
-    assert batches >= 3 and out.count("Batch: ") == batches  # one file per batch
-    assert out.count("only showing top 2 rows") == batches
+    # one file per batch; files still landing, Ctrl-C may cut the last table short, or come
+    # before its line
+    assert batches >= 3 and out.count("Batch: ") in (batches, batches + 1), (batches, out)
+    assert out.count("only showing top 2 rows") in (batches, batches + 1)
     # what the README's recipe says each side prints
     readme = (REPO / "README.md").read_text()
     recipe = readme[readme.index("## Side by side: files") : readme.index("## Side by side: a")]
@@ -476,3 +478,18 @@ def test_a_synthetic_check_refuses_a_checkpoint_that_holds_batches(
     assert err == (f"consumer: error: --check on --synthetic follows the stream from its first "
                    f"batch: {checkpoint} holds batches of an earlier run (give a new "
                    "--checkpoint)\n")  # fmt: skip
+
+
+def test_static_refuses_a_missing_local_folder_only(tmp_path: Path) -> None:
+    """`--static` reads what is there once: a local folder must exist (file:// too); another
+    file system's (s3a://, hdfs://) is Spark's to find."""
+    from consumer.inputs import FolderInput
+    from consumer.retail_app import RetailConsumerConfig
+    from generator.errors import UsageError
+
+    retail = get_dataset("retail")
+    for there in (str(tmp_path), f"file://{tmp_path}", "s3a://bucket/days", "hdfs://nn/days"):
+        RetailConsumerConfig(FolderInput(there, retail), static=True)
+    for missing in (str(tmp_path / "no"), f"file://{tmp_path}/no"):
+        with pytest.raises(UsageError, match=f"not a folder: {missing}$"):
+            RetailConsumerConfig(FolderInput(missing, retail), static=True)

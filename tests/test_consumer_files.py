@@ -164,8 +164,8 @@ def test_a_table_cut_short_by_a_stop_is_a_stop_to_spark(spark: Any) -> None:
     failed = sent(Py4JJavaError(call, jvm.java.lang.IllegalStateException("no such luck")))
     assert not a_stop(failed)
     assert failed.endswith(": java.lang.IllegalStateException: no such luck\n"), failed
-    # why: the same stop with py4j's stack trace (150 frames) overflows the rule's stack
-    trace = "".join(f"\tat org.apache.spark.F{i}.run(F.scala:{i})\n" for i in range(150))
+    # why: the same stop with a long stack trace overflows the rule's stack
+    trace = "".join(f"\tat org.apache.spark.F{i}.run(F.scala:{i})\n" for i in range(2000))
     with pytest.raises(Py4JJavaError, match="StackOverflowError"):
         a_stop(f"py4j.protocol.Py4JJavaError: {call}: java.lang.InterruptedException\n{trace}")
 

@@ -25,14 +25,18 @@ from generator.files import FilesConfig, run
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-SCHEMA = (
+SENSOR = (
     "device_id STRING, event_time TIMESTAMP, temperature DOUBLE, humidity DOUBLE, status STRING"
 )
+ACTIVITY = "eventId STRING, userId STRING, event_time TIMESTAMP, action STRING, page STRING"
+
+
+Run = tuple[list[Any], list[dict[str, Any]]]  # the rows written, the progress
 
 
 def _stream(spark: Any, query: Callable[[Any], Any], folder: Path, checkpoint: Path, name: str,
-            per_trigger: int) -> tuple[list[Any], list[dict[str, Any]]]:  # fmt: skip
-    df = spark.readStream.schema(SCHEMA).option("maxFilesPerTrigger", per_trigger).csv(str(folder))
+            per_trigger: int, schema: str = SENSOR) -> Run:  # fmt: skip
+    df = spark.readStream.schema(schema).option("maxFilesPerTrigger", per_trigger).csv(str(folder))
     q = (query(df).writeStream.format("memory").queryName(name).outputMode("append")
          .option("checkpointLocation", str(checkpoint))
          .trigger(availableNow=True).start())  # fmt: skip
@@ -40,9 +44,9 @@ def _stream(spark: Any, query: Callable[[Any], Any], folder: Path, checkpoint: P
     return spark.table(name).collect(), [json.loads(p.json) for p in q.recentProgress]
 
 
-def _times(lines: list[str]) -> np.ndarray:
+def _times(lines: list[str], column: int = 1) -> np.ndarray:
     def seconds(line: str) -> float:
-        when = dt.datetime.strptime(line.split(",")[1], "%Y-%m-%d %H:%M:%S")
+        when = dt.datetime.strptime(line.split(",")[column], "%Y-%m-%d %H:%M:%S")
         return when.replace(tzinfo=dt.UTC).timestamp()
 
     return np.asarray([seconds(line) for line in lines], dtype=np.int64)
@@ -61,31 +65,40 @@ def test_the_no_streaming_twin_is_exact_for_tumbling_windows_and_dedup(
 ) -> None:
     from pyspark.sql import functions as F
 
-    data = tmp_path / "data"
+    clock = EventTime(
+        start=dt.datetime(2026, 1, 1), speed=30, disorder=5, late_fraction=0.15, max_lateness=240
+    )
+    data, events = tmp_path / "sensor", tmp_path / "activity"
     run(FilesConfig(data, "sensor", seed=1, rows_per_file=100, interval=0, files=8, quiet=True,
-                    event_time=EventTime(start=dt.datetime(2026, 1, 1), speed=30, disorder=5,
-                                         late_fraction=0.15, max_lateness=240)))  # fmt: skip
+                    event_time=clock))  # fmt: skip
+    # events sent twice (the same id and time, up to 100 rows later): dedup has work to do
+    run(FilesConfig(events, "activity", seed=1, rows_per_file=100, interval=0, files=8,
+                    quiet=True, duplicates=0.1, event_time=clock))  # fmt: skip
     shapes = {
-        "tumbling": (lambda df: df.withWatermark("event_time", "20 seconds")
+        "tumbling": (data, SENSOR, 1, Lateness("window", 60),
+                     lambda df: df.withWatermark("event_time", "20 seconds")
                      .groupBy(F.window("event_time", "1 minute"), "status")
-                     .agg(F.count("*").alias("n"), F.sum("temperature").alias("t")),
-                     Lateness("window", 60)),
-        "dedup": (lambda df: df.withWatermark("event_time", "20 seconds")
-                  .dropDuplicates(["device_id", "event_time"]), Lateness("event")),
+                     .agg(F.count("*").alias("n"), F.sum("temperature").alias("t"))),
+        "dedup": (events, ACTIVITY, 2, Lateness("event"),
+                  lambda df: df.withWatermark("event_time", "20 seconds")
+                  .dropDuplicates(["eventId", "event_time"])),
     }  # fmt: skip
     dropped_by = {}
-    for shape, (query, late) in shapes.items():
-        streamed, progress = _stream(spark, query, data, tmp_path / shape, f"stream_{shape}", 1)
+    for shape, (folder, schema, column, late, query) in shapes.items():
+        streamed, progress = _stream(spark, query, folder, tmp_path / shape, f"stream_{shape}", 1,
+                                     schema)  # fmt: skip
         kept, dropped = [], 0
         for watermark, lines in _batches(tmp_path / shape, progress):
-            flags = late.late(_times(lines), watermark)
+            flags = late.late(_times(lines, column), watermark)
             dropped += int(flags.sum())
             kept += [line for line, flag in zip(lines, flags, strict=True) if not flag]
         (tmp_path / f"kept-{shape}").mkdir()
         (tmp_path / f"kept-{shape}" / "kept.csv").write_text("\n".join(kept) + "\n")
         twin, _ = _stream(spark, query, tmp_path / f"kept-{shape}", tmp_path / f"twin-{shape}",
-                          f"twin_{shape}", len(kept))  # fmt: skip
+                          f"twin_{shape}", len(kept), schema)  # fmt: skip
         assert len(streamed) == len(twin) > 5 and dropped > 0, shape
+        if shape == "dedup":
+            assert len(streamed) < len(kept) - 40, "no duplicates dropped"  # ~10 % of 800
         dropped_by[shape] = dropped
         for one, two in zip(sorted(streamed, key=str), sorted(twin, key=str), strict=True):
             for key, value in one.asDict().items():
@@ -126,6 +139,7 @@ def test_sliding_windows_judge_lateness_per_row_and_window(spark: Any, tmp_path:
                     counts[start] = counts.get(start, 0) + 1
     final = max(watermarks(progress).values())
     expected = sorted((s, n) for s, n in counts.items() if s + 60 <= final)
-    got = sorted((int(r["window"]["start"].replace(tzinfo=dt.UTC).timestamp()), r["count"])
+    # collect() gives the machine's own time: a naive datetime's timestamp() reads it so
+    got = sorted((int(r["window"]["start"].timestamp()), r["count"])
                  for r in streamed)  # fmt: skip
     assert got == expected and len(got) > 5

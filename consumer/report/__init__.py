@@ -17,9 +17,13 @@ from pathlib import Path
 
 from consumer.commands import Command
 from consumer.report.log import Picture, Recorder, Report, load_log
-from consumer.report.page import render, write
+from consumer.report.page import inline, render, write
 from consumer.report.spark_state import files_per_batch, picture, watermarks
 from generator.errors import UsageError
+
+# in a notebook, a report shows itself (its verdict, outcome and charts): given here, as log.py
+# is below the page that draws it
+Report._repr_html_ = inline  # type: ignore[attr-defined]
 
 __all__ = ["COMMAND", "Picture", "Recorder", "Report", "files_per_batch", "load_log", "picture",
            "render", "watermarks", "write"]  # fmt: skip

@@ -59,12 +59,6 @@ class Report:
             yield {"verdict": self.verdict}
         yield {"outcome": self.outcome}
 
-    def _repr_html_(self) -> str:
-        """In a notebook, a report shows itself: its verdict, outcome and charts."""
-        from consumer.report.page import inline
-
-        return inline(self)
-
 
 class Recorder(Listener):
     """Keeps every progress event (and appends it to the progress log, if any)."""
