@@ -3,7 +3,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,26 +37,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    """One local Spark for every in-process test: starting one costs seconds."""
+def spark(spark_session: Any) -> Any:
+    """One local Spark for every in-process test (starting one costs seconds): the one the
+    project's pytest plugin gives a user's own tests (`consumer/pytest_plugin.py`), at ERROR."""
+    # what the processes tests start beside it inherit, as before
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("spark-stream-lab-tests")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.streaming.forceDeleteTempCheckpointLocation", "true")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        session.stop()
+    spark_session.sparkContext.setLogLevel("ERROR")
+    return spark_session
 
 
 @pytest.fixture
