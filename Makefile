@@ -31,8 +31,8 @@ chromium:
 # workers were slower (8 min 39 s) and a timeout-bound test failed under the load. With lesson 2
 # run cold and the console tables printed by the consumer (2026-12-04, a59374e, 829239c): 8 min 3 s,
 # 9 min 4 s
-# With the notebook, the README recipe and the pytest plugin (7112d4c): 8 min 52 s (9 min 25 s
-# with set-up)
+# With the notebook, the README recipe and the pytest plugin (7112d4c, a45e2cf): 8 min 52 s,
+# 9 min 34 s (9 min 25 s, 10 min 9 s with set-up)
 test: $(VENV)/.installed java chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 3 --dist worksteal
