@@ -60,20 +60,48 @@ def _batches(checkpoint: Path, progress: list[dict[str, Any]]) -> list[tuple[int
             for b in sorted(files)]  # fmt: skip
 
 
+# sensor readings out of order, 15 % up to four minutes late
+CLOCK = EventTime(
+    start=dt.datetime(2026, 1, 1), speed=30, disorder=5, late_fraction=0.15, max_lateness=240
+)
+
+
+def _sensor(folder: Path, seed: int) -> None:
+    run(FilesConfig(folder, "sensor", seed=seed, rows_per_file=100, interval=0, files=8,
+                    quiet=True, event_time=CLOCK))  # fmt: skip
+
+
+def _kept(checkpoint: Path, progress: list[dict[str, Any]], late: Lateness,
+          column: int = 1) -> tuple[list[str], int]:  # fmt: skip
+    """The lines the stream was entitled to use, by the answer keys' rule; how many it lost."""
+    kept, dropped = [], 0
+    for watermark, lines in _batches(checkpoint, progress):
+        flags = late.late(_times(lines, column), watermark)
+        dropped += int(flags.sum())
+        kept += [line for line, flag in zip(lines, flags, strict=True) if not flag]
+    return kept, dropped
+
+
+def _twin(spark: Any, query: Callable[[Any], Any], kept: list[str], root: Path, name: str,
+          schema: str = SENSOR) -> list[Any]:  # fmt: skip
+    """What the same query writes fed the kept lines in one micro-batch."""
+    (root / f"kept-{name}").mkdir()
+    (root / f"kept-{name}" / "kept.csv").write_text("\n".join(kept) + "\n")
+    rows, _ = _stream(spark, query, root / f"kept-{name}", root / f"twin-{name}", f"twin_{name}",
+                      len(kept), schema)  # fmt: skip
+    return rows
+
+
 def test_the_no_streaming_twin_is_exact_for_tumbling_windows_and_dedup(
     spark: Any, tmp_path: Path
 ) -> None:
     from pyspark.sql import functions as F
 
-    clock = EventTime(
-        start=dt.datetime(2026, 1, 1), speed=30, disorder=5, late_fraction=0.15, max_lateness=240
-    )
     data, events = tmp_path / "sensor", tmp_path / "activity"
-    run(FilesConfig(data, "sensor", seed=1, rows_per_file=100, interval=0, files=8, quiet=True,
-                    event_time=clock))  # fmt: skip
+    _sensor(data, seed=1)
     # events sent twice (the same id and time, up to 100 rows later): dedup has work to do
     run(FilesConfig(events, "activity", seed=1, rows_per_file=100, interval=0, files=8,
-                    quiet=True, duplicates=0.1, event_time=clock))  # fmt: skip
+                    quiet=True, duplicates=0.1, event_time=CLOCK))  # fmt: skip
     shapes = {
         "tumbling": (data, SENSOR, 1, Lateness("window", 60),
                      lambda df: df.withWatermark("event_time", "20 seconds")
@@ -87,15 +115,8 @@ def test_the_no_streaming_twin_is_exact_for_tumbling_windows_and_dedup(
     for shape, (folder, schema, column, late, query) in shapes.items():
         streamed, progress = _stream(spark, query, folder, tmp_path / shape, f"stream_{shape}", 1,
                                      schema)  # fmt: skip
-        kept, dropped = [], 0
-        for watermark, lines in _batches(tmp_path / shape, progress):
-            flags = late.late(_times(lines, column), watermark)
-            dropped += int(flags.sum())
-            kept += [line for line, flag in zip(lines, flags, strict=True) if not flag]
-        (tmp_path / f"kept-{shape}").mkdir()
-        (tmp_path / f"kept-{shape}" / "kept.csv").write_text("\n".join(kept) + "\n")
-        twin, _ = _stream(spark, query, tmp_path / f"kept-{shape}", tmp_path / f"twin-{shape}",
-                          f"twin_{shape}", len(kept), schema)  # fmt: skip
+        kept, dropped = _kept(tmp_path / shape, progress, late, column)
+        twin = _twin(spark, query, kept, tmp_path, shape, schema)
         assert len(streamed) == len(twin) > 5 and dropped > 0, shape
         if shape == "dedup":
             assert len(streamed) < len(kept) - 40, "no duplicates dropped"  # ~10 % of 800
@@ -122,9 +143,7 @@ def test_sliding_windows_judge_lateness_per_row_and_window(spark: Any, tmp_path:
     from pyspark.sql import functions as F
 
     data = tmp_path / "data"
-    run(FilesConfig(data, "sensor", seed=2, rows_per_file=100, interval=0, files=8, quiet=True,
-                    event_time=EventTime(start=dt.datetime(2026, 1, 1), speed=30, disorder=5,
-                                         late_fraction=0.15, max_lateness=240)))  # fmt: skip
+    _sensor(data, seed=2)
 
     def query(df: Any) -> Any:
         return (df.withWatermark("event_time", "20 seconds")
@@ -159,9 +178,7 @@ def test_a_restart_is_checked_against_its_own_batches(spark: Any, tmp_path: Path
     from pyspark.sql import functions as F
 
     data = tmp_path / "data"
-    run(FilesConfig(data, "sensor", seed=3, rows_per_file=100, interval=0, files=8, quiet=True,
-                    event_time=EventTime(start=dt.datetime(2026, 1, 1), speed=30, disorder=5,
-                                         late_fraction=0.15, max_lateness=240)))  # fmt: skip
+    _sensor(data, seed=3)
     files = sorted(data.glob("part-*.csv"))
     now = time.time() - 100
 
@@ -192,15 +209,8 @@ def test_a_restart_is_checked_against_its_own_batches(spark: Any, tmp_path: Path
         return sorted(map(str, spark.read.parquet(str(tmp_path / f"out-{name}")).collect()))
 
     def twin(name: str, progress: list[dict[str, Any]]) -> list[str]:
-        kept: list[str] = []
-        for watermark, lines in _batches(tmp_path / f"ck-{name}", progress):
-            flags = Lateness("window", 60).late(_times(lines), watermark)
-            kept += [line for line, flag in zip(lines, flags, strict=True) if not flag]
-        (tmp_path / f"kept-{name}").mkdir()
-        (tmp_path / f"kept-{name}" / "kept.csv").write_text("\n".join(kept) + "\n")
-        rows, _ = _stream(spark, query, tmp_path / f"kept-{name}", tmp_path / f"twin-{name}",
-                          f"twin_{name}", len(kept))  # fmt: skip
-        return sorted(map(str, rows))
+        kept, _ = _kept(tmp_path / f"ck-{name}", progress, Lateness("window", 60))
+        return sorted(map(str, _twin(spark, query, kept, tmp_path, name)))
 
     copy(files, tmp_path / "unbroken")
     unbroken = once("unbroken")
