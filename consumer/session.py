@@ -209,9 +209,10 @@ def read_csv_stream(
 
 
 def read_csv_static(
-    spark: SparkSession, folder: str, dataset: Dataset, fmt: str = "csv"
+    spark: SparkSession, folder: str | list[str], dataset: Dataset, fmt: str = "csv"
 ) -> DataFrame:
-    """A data set's files read once, as a static table (the dimension of a stream-static join)."""
+    """A data set's files read once, as a static table (the dimension of a stream-static join):
+    a folder's, or the files listed."""
     reader = spark.read.format(fmt).schema(struct_type(dataset))
     if fmt == "csv":
         reader = reader.options(**csv_options(dataset))

@@ -60,15 +60,19 @@ class Watermark:
 class Lateness:
     """Which rows the watermark of the batch before drops: a row is late when the watermark
     has reached its event time (`by="event"`), its window's end (`"window"`, `seconds` long) or
-    its session's end (`"session"`, a gap of `seconds`)."""
+    its session's end (`"session"`, a gap of `seconds`). A sliding window (`slide` seconds
+    apart, `offset` from the epoch) drops a row when the last window holding it has ended."""
 
     by: By = "event"
     seconds: int = 0
+    slide: int = 0  # windows start every `slide` seconds: 0, tumbling (every `seconds`)
+    offset: int = 0  # window starts are offset this far from the epoch (Spark's startTime)
 
     def ends(self, times: np.ndarray) -> np.ndarray:
         """What the watermark is compared with, per row (epoch seconds)."""
         if self.by == "window":
-            out: np.ndarray = (times // self.seconds) * self.seconds + self.seconds
+            step = self.slide or self.seconds
+            out: np.ndarray = (times - self.offset) // step * step + self.offset + self.seconds
             return out
         if self.by == "session":
             return times + self.seconds

@@ -1,0 +1,460 @@
+"""Check a streaming query of one's own: its result against what the same query computes without
+streaming on the rows the stream was entitled to use (docs/testing.md, "Check your own query").
+
+`check_query(spark, query, folder)` runs `query` (a function from the folder's streaming
+DataFrame to a DataFrame) as a stream over the landed folder, `availableNow`, N files a
+micro-batch, into a sink that keeps each batch's rows; then runs the same function over the
+files as a static table: its twin. The rule, found by experiment on the pinned Spark:
+
+- Without a stateful operator that judges lateness (stateless queries, aggregations without a
+  watermark, complete mode), the twin is the query over all the files: for append the rows the
+  stream emitted, for update the last row per key, for complete the last table.
+- With one (a window over the watermark's column, a groupBy or dropDuplicates keyed by it), a
+  group holds the rows read while it was open: those of every batch whose watermark (the one
+  the batch before left, from the progress; the files of each batch, from the checkpoint) had
+  not reached the group's end (a window's end, an event time). Its twin is the query over the
+  files of the batches up to the last such one. In append mode, an aggregation emits the groups
+  the last watermark closed.
+
+The stateful operators whose result the twin does not give (joins of two streams, session
+windows, state of one's own) are refused: their answer keys check them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from consumer.output import OutputMode
+from consumer.plan import Shape, shape_of
+from consumer.report.spark_state import files_per_batch, watermarks
+from consumer.session import is_remote, read_csv_static, read_csv_stream
+from generator.answers import Lateness
+from generator.errors import UsageError
+from generator.manifest import held_to
+from generator.options import held, non_negative_int, one_of, positive_int
+from generator.spec import Dataset
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+Query = Callable[["DataFrame"], "DataFrame"]
+MODES: tuple[OutputMode, ...] = ("append", "update", "complete")
+MOST = 20  # rows of differences printed
+
+
+class CannotCheck(UsageError):
+    """A query or a folder the check cannot judge: one line (exit 2 from the command)."""
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How the stream runs: its output mode, files per micro-batch, where it is stopped and
+    started again on its checkpoint (after batch K, for each K), and the relative tolerance
+    of floating-point columns."""
+
+    output_mode: OutputMode = "append"
+    max_files_per_trigger: int = 1
+    restart_at: tuple[int, ...] = ()
+    tolerance: float = 1e-9
+
+    def __post_init__(self) -> None:
+        held("--output-mode", one_of(*MODES), self.output_mode)
+        held("--max-files-per-trigger", positive_int, self.max_files_per_trigger)
+        for k in self.restart_at:
+            held("--restart-at", non_negative_int, k)
+        if list(self.restart_at) != sorted(set(self.restart_at)):
+            raise UsageError("--restart-at: batches in increasing order, each once")
+        if not 0 <= self.tolerance < 1:
+            raise UsageError(f"tolerance: a relative tolerance from 0 to 1, not {self.tolerance}")
+
+    def runs(self, files: int) -> list[int]:
+        """How many files each run of the stream finds (the last run all of them)."""
+        batches = math.ceil(files / self.max_files_per_trigger)
+        for k in self.restart_at:
+            if k >= batches - 1:
+                raise UsageError(f"--restart-at {k}: the folder's {files} files make batches 0 "
+                                 f"to {batches - 1} ({self.max_files_per_trigger} a batch), and "
+                                 "a restart needs a batch after it")  # fmt: skip
+        return [(k + 1) * self.max_files_per_trigger for k in self.restart_at] + [files]
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One micro-batch of the stream: the files it read, its rows, the rows a stateful operator
+    dropped as late (None: not known), the rows it wrote, the watermark its rows were judged
+    by (epoch seconds; 0 before the first)."""
+
+    batch: int
+    files: tuple[str, ...]
+    rows_in: int
+    dropped_late: int | None
+    rows_out: int
+    watermark: int
+
+
+@dataclass
+class CheckResult:
+    """The stream's result against its twin's, row by row (floats to a relative tolerance)."""
+
+    columns: list[str]
+    streamed: list[tuple[Any, ...]]
+    expected: list[tuple[Any, ...]]
+    missing: list[tuple[Any, ...]]  # the twin has them, the stream did not write them
+    unexpected: list[tuple[Any, ...]]  # the stream wrote them, the twin has not
+    dropped_late: int | None  # input rows the stream's stateful operator dropped as late
+    batches: list[BatchRecord]
+    progress: list[dict[str, Any]]
+    moving: tuple[str, ...] = ()  # expressions computed anew each time: nothing to check
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def agree(self) -> bool:
+        return not self.missing and not self.unexpected and not self.moving
+
+    def explain(self) -> str:
+        """The differences, as a table (rows missing and rows unexpected, in key order), and
+        why a result cannot be checked."""
+        out = []
+        if self.moving:
+            out.append(f"the query computes {', '.join(self.moving)} anew in every micro-batch "
+                       "and in its twin: its result moves, and cannot be checked (use a column "
+                       "of the data)")  # fmt: skip
+        marked = [("missing", r) for r in self.missing] + [
+            ("unexpected", r) for r in self.unexpected
+        ]
+        if marked:
+            marked.sort(key=lambda m: (_text(m[1]), m[0]))
+            cells = [["", *self.columns]] + [
+                [what, *map(_text, row)] for what, row in marked[:MOST]
+            ]
+            widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
+            out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+                    for r in cells]  # fmt: skip
+            if len(marked) > MOST:
+                out.append(f"... and {len(marked) - MOST} more")
+        return "\n".join(out)
+
+    def lines(self) -> list[str]:
+        """What `consumer check` prints: the late rows, notes, differences, the verdict last."""
+        late = "not known" if self.dropped_late is None else str(self.dropped_late)
+        out = [f"dropped as late: {late}", *self.notes]
+        if self.explain():
+            out += self.explain().splitlines()
+        if self.agree:
+            out.append(f"agree: {len(self.streamed)} rows, as the same query computes them "
+                       "without streaming")  # fmt: skip
+        else:
+            out.append(f"DIFFER: {len(self.missing)} rows missing, {len(self.unexpected)} "
+                       f"unexpected, of {len(self.expected)} the query computes without "
+                       "streaming")  # fmt: skip
+        return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "{" + ", ".join(map(_text, value)) + "}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ")
+    return "null" if value is None else str(value)
+
+
+def folder_data(folder: Path) -> tuple[Dataset, str, list[Path]]:
+    """The folder's own data set, its format, its files in landing order."""
+    if not folder.is_dir():
+        raise CannotCheck(f"not a folder: {folder}")
+    dataset = held_to(folder, None, "")
+    if dataset is None:
+        raise CannotCheck(f"{folder} does not say what it holds: land it with `generator files`")
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and not p.name.startswith(("_", ".")))  # fmt: skip
+    if not files:
+        raise CannotCheck(f"{folder} holds no files yet")
+    fmt = "json" if files[0].suffix in (".json", ".jsonl") else "csv"
+    return dataset, fmt, files
+
+
+def check_query(
+    spark: SparkSession,
+    query: Query,
+    folder: str | Path,
+    *,
+    output_mode: OutputMode = "append",
+    max_files_per_trigger: int = 1,
+    restart_at: Sequence[int] = (),
+    tolerance: float = 1e-9,
+) -> CheckResult:
+    """Run `query` as a stream over the landed `folder` and check its result against the same
+    query without streaming (the module's rule). Bad options, a folder that does not say what
+    it holds, or a query the twin cannot stand in for raise `CannotCheck`/`UsageError`; a query
+    Spark refuses raises Spark's own error."""
+    options = CheckOptions(output_mode, max_files_per_trigger, tuple(restart_at), tolerance)
+    return Check(spark, query, Path(folder), options).run()
+
+
+@dataclass
+class Check:
+    spark: SparkSession
+    query: Query
+    folder: Path
+    options: CheckOptions
+    out: dict[int, list[tuple[Any, ...]]] = field(default_factory=dict)
+
+    def run(self) -> CheckResult:
+        if is_remote(self.spark):
+            raise CannotCheck("a check reads the query's plans: give it a classic Spark session, "
+                              "not Spark Connect")  # fmt: skip
+        self.dataset, self.format, files = folder_data(self.folder)
+        runs = self.options.runs(len(files))
+        with tempfile.TemporaryDirectory(prefix="check-") as scratch:
+            root = Path(scratch)
+            source = self.folder if len(runs) == 1 else root / "landing"
+            progress: list[dict[str, Any]] = []
+            for found in runs:
+                if source != self.folder:
+                    _land(files[:found], source)
+                progress += self._stream(source, root / "checkpoint")
+            read = files_per_batch(root / "checkpoint", 0, progress)
+            # the files as the stream read them, named in the folder itself
+            self.batches = {b: [self.folder / p.name for p in paths]
+                            for b, paths in sorted(read.items()) if paths}  # fmt: skip
+        self.marks = watermarks(progress)
+        return self._judge(progress)
+
+    # --- the stream ---------------------------------------------------------------------------
+
+    def _frame(self, source: Path) -> DataFrame:
+        df = read_csv_stream(self.spark, str(source), self.dataset,
+                             self.options.max_files_per_trigger, self.format)  # fmt: skip
+        result = self.query(df)
+        if not hasattr(result, "isStreaming"):
+            raise CannotCheck(f"the query returned {type(result).__name__}, not a DataFrame")
+        return result
+
+    def _stream(self, source: Path, checkpoint: Path) -> list[dict[str, Any]]:
+        result = self._frame(source)
+        self.shape: Shape = shape_of(self.spark, result)
+        if self.shape.not_exact:
+            raise CannotCheck(f"the same query without streaming does not give the result of "
+                              f"{self.shape.not_exact}: check it with an answer key "
+                              "(docs/answer-keys.md)")  # fmt: skip
+        self.columns, self.schema = result.columns, result.schema
+
+        def keep(batch: DataFrame, batch_id: int) -> None:  # a replayed batch replaces itself
+            self.out[batch_id] = [_plain(r) for r in batch.collect()]
+
+        writer = result.writeStream.foreachBatch(keep).outputMode(self.options.output_mode)
+        q = (writer.option("checkpointLocation", str(checkpoint))
+             .trigger(availableNow=True).start())  # fmt: skip
+        q.awaitTermination()
+        return [json.loads(p.json) for p in q.recentProgress]
+
+    # --- the twin and the verdict -------------------------------------------------------------
+
+    def _judged(self) -> Lateness | None:
+        """The rule the stream's stateful operator drops late rows by, if it drops any."""
+        shape, mark = self.shape, self.shape.watermark
+        if mark is None or shape.stateful == "none" or self.options.output_mode == "complete":
+            return None
+        window = shape.window
+        if shape.stateful == "aggregate" and window is not None and window.column == mark:
+            return Lateness("window", window.length, window.slide, window.offset)
+        if mark in shape.keys:
+            return Lateness("event")
+        return None
+
+    def _twin(self, files: list[Path]) -> list[tuple[Any, ...]]:
+        static = read_csv_static(self.spark, [str(p) for p in files], self.dataset, self.format)
+        return [_plain(r) for r in self.query(static).collect()]
+
+    def _judge(self, progress: list[dict[str, Any]]) -> CheckResult:
+        from pyspark.sql import functions as F
+
+        rule = self._judged()
+        judge = {b: self.marks.get(b - 1, 0) for b in self.batches}
+        order = sorted(self.batches)
+        mark = self.shape.watermark
+        every = [p for b in order for p in self.batches[b]]
+        # each input row's batch and event time (epoch seconds), to count the late ones
+        times: dict[int, list[int]] = {b: [] for b in order}
+        counts: dict[int, int] = dict.fromkeys(order, 0)
+        batch_of = {str(p.resolve()): b for b in order for p in self.batches[b]}
+        static = read_csv_static(self.spark, [str(p) for p in every], self.dataset, self.format)
+        column = mark if mark in static.columns else None
+        picked = [F.input_file_name().alias("f")]
+        if column is not None:
+            picked.append(F.unix_seconds(F.col(column)).alias("t"))
+        for row in static.select(*picked).collect():
+            b = batch_of[_local(row["f"])]
+            counts[b] += 1
+            if column is not None and row["t"] is not None:
+                times[b].append(int(row["t"]))
+        dropped: dict[int, int | None] = {}
+        for b in order:
+            if rule is None:
+                dropped[b] = 0
+            elif column is None:
+                dropped[b] = None
+            else:
+                import numpy as np
+
+                dropped[b] = int(rule.late(np.asarray(times[b], dtype=np.int64), judge[b]).sum())
+        expected = self._expected(rule, judge, order, every)
+        streamed = self._streamed()
+        missing, unexpected = _differences(expected, streamed, self.options.tolerance)
+        batches = [BatchRecord(b, tuple(p.name for p in self.batches[b]), counts[b], dropped[b],
+                               len(self.out.get(b, [])), judge[b]) for b in order]  # fmt: skip
+        known = [d for d in dropped.values()]
+        total = None if any(d is None for d in known) else sum(d or 0 for d in known)
+        notes = []
+        if self.shape.watermark and rule is None and self.shape.stateful != "none":
+            notes.append(f"the watermark on {self.shape.watermark} does not drop rows here: "
+                         f"the {self.shape.stateful}'s keys do not hold it")  # fmt: skip
+        return CheckResult(list(self.columns), streamed, expected, missing, unexpected, total,
+                           batches, progress, self.shape.moving, notes)  # fmt: skip
+
+    def _expected(self, rule: Lateness | None, judge: dict[int, int], order: list[int],
+                  every: list[Path]) -> list[tuple[Any, ...]]:  # fmt: skip
+        """The twin's result: the query over all the files, or per group over the files of the
+        batches that read it while it was open."""
+        whole = self._twin(every)
+        if rule is None:
+            return whole
+        end = self._end_of()
+        last = order[-1]
+
+        def open_until(e: int) -> int | None:  # the last batch that read rows into the group
+            return max((b for b in order if judge[b] < e), default=None)
+
+        final = max(self.marks.values(), default=0)
+        closing = self.shape.stateful == "aggregate" and self.options.output_mode == "append"
+        out: list[tuple[Any, ...]] = []
+        prefixes: dict[int, list[tuple[Any, ...]]] = {last: whole}
+        for row in whole:
+            b = open_until(end(row))
+            if b is None or (closing and end(row) > final):
+                continue
+            if b not in prefixes:
+                upto = [p for x in order if x <= b for p in self.batches[x]]
+                prefixes[b] = self._twin(upto)
+        for b, rows in prefixes.items():
+            out += [r for r in rows if open_until(end(r)) == b
+                    and not (closing and end(r) > final)]  # fmt: skip
+        return out
+
+    def _end_of(self) -> Callable[[tuple[Any, ...]], int]:
+        """Where a result row's group ends: its window's end, or its event time."""
+        shape = self.shape
+        fields = self.columns
+        if shape.window is not None and shape.stateful == "aggregate":
+            from pyspark.sql.types import StructType
+
+            # the window struct is the column with fields start and end
+            for i, f in enumerate(self.schema.fields):
+                if isinstance(f.dataType, StructType) and f.dataType.fieldNames() == [
+                    "start",
+                    "end",
+                ]:
+                    return lambda row, i=i: _seconds(row[i][1])  # type: ignore[misc]
+            raise CannotCheck("the result has no window column (a struct of start and end): "
+                              "keep it to check the query")  # fmt: skip
+        assert shape.watermark is not None
+        if shape.watermark not in fields:
+            raise CannotCheck(f"the result has no {shape.watermark} column, which keys its "
+                              "state: keep it to check the query")  # fmt: skip
+        i = fields.index(shape.watermark)
+        return lambda row: _seconds(row[i])
+
+    def _streamed(self) -> list[tuple[Any, ...]]:
+        """The stream's result as its output mode defines it."""
+        order = sorted(self.out)
+        mode = self.options.output_mode
+        if mode == "complete":
+            return list(self.out[order[-1]]) if order else []
+        if mode == "append":
+            return [r for b in order for r in self.out[b]]
+        keys = [self.columns.index(k) for k in self.shape.keys if k in self.columns]
+        if not keys:
+            raise CannotCheck("update mode: the result has none of the columns its rows are "
+                              "updated by (the groupBy's): keep them to check it")  # fmt: skip
+        last: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for b in order:
+            for r in self.out[b]:
+                last[tuple(r[i] for i in keys)] = r
+        return list(last.values())
+
+
+def _seconds(value: Any) -> int:
+    # collect() gives naive datetimes in the machine's own time: timestamp() reads them so
+    return int(value.timestamp()) if isinstance(value, dt.datetime) else int(value)
+
+
+def _local(uri: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    return str(Path(unquote(urlparse(uri).path)).resolve())
+
+
+def _plain(row: Any) -> tuple[Any, ...]:
+    """A Row as nested tuples (a struct's fields in order)."""
+    return tuple(_plain(v) if isinstance(v, tuple) else v for v in row)
+
+
+def _land(files: list[Path], into: Path) -> None:
+    """Copy what is not there yet, modification times in landing order (Spark's file source
+    reads new files oldest first)."""
+    into.mkdir(exist_ok=True)
+    for i, path in enumerate(files):
+        target = into / path.name
+        if not target.exists():
+            shutil.copyfile(path, target)
+            os.utime(target, (1_700_000_000 + i, 1_700_000_000 + i))
+
+
+def _differences(
+    expected: list[tuple[Any, ...]], streamed: list[tuple[Any, ...]], tolerance: float
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Rows of `expected` the stream lacks, rows of the stream `expected` lacks: a multiset
+    difference, floats equal to `tolerance` (relative)."""
+
+    def split(row: Any) -> tuple[Any, tuple[float, ...]]:
+        if isinstance(row, tuple):
+            parts = [split(v) for v in row]
+            return tuple(p[0] for p in parts), tuple(f for p in parts for f in p[1])
+        if isinstance(row, float):
+            return float, (row,)
+        return row, ()
+
+    def close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+        return all((math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=tolerance)
+                   for x, y in zip(a, b, strict=True))  # fmt: skip
+
+    groups: dict[Any, tuple[list[Any], list[Any]]] = {}
+    for side, rows in enumerate((expected, streamed)):
+        for r in rows:
+            exact, floats = split(r)
+            groups.setdefault(repr(exact), ([], []))[side].append((floats, r))
+    missing, unexpected = [], []
+    for want, got in groups.values():
+        want.sort(key=lambda x: x[0])
+        got.sort(key=lambda x: x[0])
+        left = list(got)
+        for floats, row in want:
+            match = next((i for i, (g, _) in enumerate(left) if close(floats, g)), None)
+            if match is None:
+                missing.append(row)
+            else:
+                left.pop(match)
+        unexpected += [row for _, row in left]
+    return missing, unexpected
+
+
+__all__ = ["BatchRecord", "CannotCheck", "CheckOptions", "CheckResult", "check_query"]

@@ -1,0 +1,200 @@
+"""`consumer.testing.check_query` on real Spark: a query of one's own against the same query
+without streaming (docs/testing.md, "Check your own query")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consumer.testing import CannotCheck, check_query
+
+pytestmark = [pytest.mark.spark]
+
+LATE = {"speed": 30, "disorder": 5, "late_fraction": 0.15, "max_lateness": 240}
+
+
+@pytest.fixture(scope="module")
+def sensor(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight files of sensor readings, out of order, 15 % up to four minutes late, with the
+    answer key of a one-minute window under a 20 s watermark."""
+    import datetime as dt
+
+    from generator.clock import EventTime
+    from generator.files import FilesConfig, run
+
+    folder = tmp_path_factory.mktemp("check") / "sensor"
+    run(FilesConfig(folder, "sensor", seed=1, rows_per_file=100, interval=0, files=8, quiet=True,
+                    event_time=EventTime(start=dt.datetime(2026, 1, 1), truth_window=60,
+                                         truth_watermark=20, **LATE)))  # fmt: skip
+    return folder
+
+
+def windowed_sum(df: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    return (df.withWatermark("event_time", "20 seconds")
+            .groupBy(F.window("event_time", "1 minute"), "status")
+            .agg(F.count("*").alias("n"), F.sum("temperature").alias("kwh")))  # fmt: skip
+
+
+def test_a_windowed_sum_over_late_rows_agrees_and_counts_the_late_rows_as_the_key(
+    spark: Any, sensor: Path
+) -> None:
+    import json
+
+    result = check_query(spark, windowed_sum, sensor)
+    print("\n".join(result.lines()))
+    assert result.agree, result.explain()
+    assert len(result.streamed) > 5
+    truth = [json.loads(line) for line in (sensor / "_truth.jsonl").read_text().splitlines()]
+    assert result.dropped_late == sum(w.get("late", 0) for w in truth if "window_start" in w) > 0
+    assert result.lines()[0] == f"dropped as late: {result.dropped_late}"
+    assert result.lines()[-1].startswith("agree")
+    assert [b.batch for b in result.batches] == list(range(8))
+
+
+def sliding_sum(df: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    return (df.withWatermark("event_time", "20 seconds")
+            .groupBy(F.window("event_time", "1 minute", "20 seconds"))
+            .agg(F.sum("humidity").alias("h"), F.max("temperature").alias("top")))  # fmt: skip
+
+
+def hot(df: Any) -> Any:
+    return df.filter("temperature > 20").select("device_id", "event_time", "temperature")
+
+
+def by_status(df: Any) -> Any:
+    return df.groupBy("status").agg({"temperature": "avg", "*": "count"})
+
+
+def windowed_count(df: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    return (df.withWatermark("event_time", "20 seconds")
+            .groupBy(F.window("event_time", "1 minute")).count())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "mode", "per_trigger", "restart_at"),
+    [
+        (sliding_sum, "append", 1, ()),
+        (hot, "append", 2, ()),
+        (by_status, "update", 1, ()),
+        (by_status, "complete", 3, ()),
+        (windowed_sum, "update", 1, ()),
+        (windowed_count, "complete", 1, ()),
+        (windowed_sum, "append", 1, (2,)),
+        (windowed_sum, "append", 2, (0, 1)),
+        (hot, "append", 1, (3,)),
+        (by_status, "update", 1, (4,)),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
+def test_queries_of_each_shape_agree(
+    spark: Any, sensor: Path, query: Callable[[Any], Any], mode: Any, per_trigger: int,
+    restart_at: tuple[int, ...],
+) -> None:  # fmt: skip
+    result = check_query(spark, query, sensor, output_mode=mode,
+                         max_files_per_trigger=per_trigger, restart_at=restart_at)  # fmt: skip
+    assert result.agree, "\n".join(result.lines())
+    assert len(result.streamed) > 2
+
+
+def on_processing_time(df: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    return (df.withColumn("seen", F.current_timestamp())
+            .groupBy(F.window("seen", "1 minute"), "status").count())  # fmt: skip
+
+
+def sampled(df: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    return df.filter(F.rand() < 0.5)
+
+
+def watermark_elsewhere(df: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    return (df.withColumn("seen", F.current_timestamp()).withWatermark("seen", "10 seconds")
+            .groupBy(F.window("event_time", "1 minute")).count())  # fmt: skip
+
+
+def test_the_classic_bugs_are_caught(spark: Any, sensor: Path) -> None:
+    from pyspark.errors import AnalysisException
+
+    for query, mode, said in ((on_processing_time, "update", "current_timestamp()"),
+                              (sampled, "append", "rand()")):  # fmt: skip
+        result = check_query(spark, query, sensor, output_mode=mode)
+        lines = result.lines()
+        assert not result.agree and lines[-1].startswith("DIFFER"), lines
+        assert any(said in line for line in lines), lines
+    # Spark itself refuses a window on another column than the watermark's, in append mode
+    with pytest.raises(AnalysisException, match="without watermark"):
+        check_query(spark, watermark_elsewhere, sensor)
+    # in update mode it runs, and keeps every window's state forever: nothing is dropped
+    result = check_query(spark, watermark_elsewhere, sensor, output_mode="update")
+    assert result.dropped_late == 0 and any("does not drop" in n for n in result.notes)
+
+
+def test_what_the_twin_cannot_stand_in_for_is_refused(spark: Any, sensor: Path) -> None:
+    from pyspark.sql import functions as F
+
+    def sessions(df: Any) -> Any:
+        session = F.session_window("event_time", "30 seconds")
+        return (df.withWatermark("event_time", "20 seconds")
+                .groupBy(session, "device_id").count())  # fmt: skip
+
+    def self_join(df: Any) -> Any:
+        left = df.withWatermark("event_time", "20 seconds").alias("a")
+        right = df.withWatermark("event_time", "20 seconds").alias("b")
+        return left.join(right, F.expr("a.device_id = b.device_id AND "
+                                       "a.event_time = b.event_time"))  # fmt: skip
+
+    for query, said in ((sessions, "session windows"), (self_join, "a join of two streams")):
+        with pytest.raises(CannotCheck, match=said):
+            check_query(spark, query, sensor)
+
+
+def test_bad_options_and_folders_are_one_line(spark: Any, sensor: Path, tmp_path: Path) -> None:
+    from generator.errors import UsageError
+
+    for kwargs, said in (({"output_mode": "upsert"}, "--output-mode: must be one of"),
+                         ({"max_files_per_trigger": 0}, "--max-files-per-trigger"),
+                         ({"restart_at": (3, 1)}, "increasing order"),
+                         ({"restart_at": (7,)}, "batches 0 to 7")):  # fmt: skip
+        with pytest.raises(UsageError, match=said):
+            check_query(spark, hot, sensor, **kwargs)
+    with pytest.raises(CannotCheck, match="not a folder"):
+        check_query(spark, hot, tmp_path / "nothing")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "a.csv").write_text("x\n")
+    with pytest.raises(CannotCheck, match="does not say what it holds"):
+        check_query(spark, hot, tmp_path / "mine")
+
+
+def test_dropduplicates_within_a_watermark_agrees(spark: Any, landed: Callable[..., Path]) -> None:
+    """Events sent twice (the same id and time, up to 100 rows later): the stream keeps the
+    first copy of each not late for its batch's watermark; Spark counts the same late rows."""
+    from pyspark.sql import functions as F
+
+    events = landed("activity", files=6, rows_per_file=100, duplicates=0.1, **LATE)
+
+    def dedup(df: Any) -> Any:
+        return (df.withWatermark("event_time", "20 seconds")
+                .dropDuplicates(["eventId", "event_time"])
+                .withColumn("page", F.upper("page")))  # fmt: skip
+
+    result = check_query(spark, dedup, events)
+    assert result.agree, "\n".join(result.lines())
+    assert len(result.streamed) < sum(b.rows_in for b in result.batches) - (
+        result.dropped_late or 0
+    )
+    spark_dropped = sum(o.get("numRowsDroppedByWatermark", 0) for p in result.progress
+                        for o in p.get("stateOperators") or [])  # fmt: skip
+    assert result.dropped_late == spark_dropped > 0
