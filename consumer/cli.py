@@ -12,6 +12,7 @@ import sys
 
 from consumer import (
     arguments,
+    check_app,
     files_app,
     interrupt,
     join_app,
@@ -42,6 +43,7 @@ COMMANDS: tuple[Command, ...] = (
     sessions_app.DEDUP,
     report.COMMAND,
     verify.COMMAND,
+    check_app.COMMAND,
 )
 
 
@@ -100,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except StreamFailed as exc:
-            print(f"{PROG}: {exc}", file=sys.stderr)
+            if str(exc):  # else said already (a check's DIFFER)
+                print(f"{PROG}: {exc}", file=sys.stderr)
             return EXIT_FAILED
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)

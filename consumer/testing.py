@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from consumer.output import OutputMode
 from consumer.plan import Shape, shape_of
+from consumer.report.log import Picture
 from consumer.report.spark_state import files_per_batch, watermarks
 from consumer.session import is_remote, read_csv_static, read_csv_stream
 from generator.answers import Lateness
@@ -115,6 +116,7 @@ class CheckResult:
     progress: list[dict[str, Any]]
     moving: tuple[str, ...] = ()  # expressions computed anew each time: nothing to check
     notes: list[str] = field(default_factory=list)
+    picture: Picture | None = None  # each row read by batch, those dropped as late marked
 
     @property
     def agree(self) -> bool:
@@ -152,10 +154,13 @@ class CheckResult:
         if self.agree:
             out.append(f"agree: {len(self.streamed)} rows, as the same query computes them "
                        "without streaming")  # fmt: skip
-        else:
+        elif self.missing or self.unexpected:
             out.append(f"DIFFER: {len(self.missing)} rows missing, {len(self.unexpected)} "
                        f"unexpected, of {len(self.expected)} the query computes without "
                        "streaming")  # fmt: skip
+        else:
+            out.append(f"DIFFER: the result depends on when it is computed "
+                       f"({', '.join(self.moving)})")  # fmt: skip
         return out
 
 
@@ -251,7 +256,8 @@ class Check:
         def keep(batch: DataFrame, batch_id: int) -> None:  # a replayed batch replaces itself
             self.out[batch_id] = [_plain(r) for r in batch.collect()]
 
-        writer = result.writeStream.foreachBatch(keep).outputMode(self.options.output_mode)
+        writer = (result.writeStream.queryName("checked").foreachBatch(keep)
+                  .outputMode(self.options.output_mode))  # fmt: skip
         q = (writer.option("checkpointLocation", str(checkpoint))
              .trigger(availableNow=True).start())  # fmt: skip
         q.awaitTermination()
@@ -297,21 +303,26 @@ class Check:
             counts[b] += 1
             if column is not None and row["t"] is not None:
                 times[b].append(int(row["t"]))
-        dropped: dict[int, int | None] = {}
-        for b in order:
-            if rule is None:
-                dropped[b] = 0
-            elif column is None:
-                dropped[b] = None
-            else:
-                import numpy as np
+        dropped: dict[int, int | None] = dict.fromkeys(order, 0 if rule is None else None)
+        picture = None
+        if rule is not None and column is not None:
+            import numpy as np
 
-                dropped[b] = int(rule.late(np.asarray(times[b], dtype=np.int64), judge[b]).sum())
+            picture = Picture(f"Event time ({column}) of each row against the batch that read "
+                              "it", watermarks=self.marks)  # fmt: skip
+            for b in order:
+                late = rule.late(np.asarray(times[b], dtype=np.int64), judge[b])
+                dropped[b] = int(late.sum())
+                picture.batches += [b] * len(times[b])
+                picture.times += times[b]
+                picture.dropped += late.tolist()
         expected = self._expected(rule, judge, order, every)
         streamed = self._streamed()
         missing, unexpected = _differences(expected, streamed, self.options.tolerance)
-        batches = [BatchRecord(b, tuple(p.name for p in self.batches[b]), counts[b], dropped[b],
-                               len(self.out.get(b, [])), judge[b]) for b in order]  # fmt: skip
+        ran = sorted({int(p["batchId"]) for p in progress} | set(self.out))
+        batches = [BatchRecord(b, tuple(p.name for p in self.batches.get(b, [])),
+                               counts.get(b, 0), dropped.get(b, 0), len(self.out.get(b, [])),
+                               self.marks.get(b - 1, 0)) for b in ran]  # fmt: skip
         known = [d for d in dropped.values()]
         total = None if any(d is None for d in known) else sum(d or 0 for d in known)
         notes = []
@@ -319,7 +330,7 @@ class Check:
             notes.append(f"the watermark on {self.shape.watermark} does not drop rows here: "
                          f"the {self.shape.stateful}'s keys do not hold it")  # fmt: skip
         return CheckResult(list(self.columns), streamed, expected, missing, unexpected, total,
-                           batches, progress, self.shape.moving, notes)  # fmt: skip
+                           batches, progress, self.shape.moving, notes, picture)  # fmt: skip
 
     def _expected(self, rule: Lateness | None, judge: dict[int, int], order: list[int],
                   every: list[Path]) -> list[tuple[Any, ...]]:  # fmt: skip

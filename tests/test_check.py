@@ -53,7 +53,7 @@ def test_a_windowed_sum_over_late_rows_agrees_and_counts_the_late_rows_as_the_ke
     assert result.dropped_late == sum(w.get("late", 0) for w in truth if "window_start" in w) > 0
     assert result.lines()[0] == f"dropped as late: {result.dropped_late}"
     assert result.lines()[-1].startswith("agree")
-    assert [b.batch for b in result.batches] == list(range(8))
+    assert [b.batch for b in result.batches if b.files] == list(range(8))
 
 
 def sliding_sum(df: Any) -> Any:
@@ -198,3 +198,70 @@ def test_dropduplicates_within_a_watermark_agrees(spark: Any, landed: Callable[.
     spark_dropped = sum(o.get("numRowsDroppedByWatermark", 0) for p in result.progress
                         for o in p.get("stateOperators") or [])  # fmt: skip
     assert result.dropped_late == spark_dropped > 0
+
+
+JOB = '''
+from pyspark.sql import functions as F
+
+
+def per_minute(df):
+    return (df.withWatermark("event_time", "20 seconds")
+            .groupBy(F.window("event_time", "1 minute"), "status")
+            .agg(F.avg("temperature").alias("mean")))
+
+
+def sampled(df):
+    return df.filter(F.rand() < 0.5)
+
+
+def sessions(df):
+    return (df.withWatermark("event_time", "20 seconds")
+            .groupBy(F.session_window("event_time", "30 seconds")).count())
+'''
+
+
+def test_the_command_prints_the_verdict_last_and_writes_the_report(
+    spark: Any, sensor: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from consumer.cli import main
+
+    job = tmp_path / "job.py"
+    job.write_text(JOB)
+    report = tmp_path / "check.html"
+    assert main(["check", f"{job}:per_minute", str(sensor), "--report", str(report)]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0] == "dropped as late: 64" and lines[-1].startswith("agree: ")
+    assert err == f"consumer: report written to {report}\n"
+    page = report.read_text()
+    assert "The check: agree" in page and "the same query without streaming" in page
+    assert "No row differs" in page and "Red crosses (" in page  # the picture of the late rows
+    assert "<td>part-000008.csv</td>" in page  # batch by batch, the files read
+    assert main(["check", f"{job}:sampled", str(sensor), "--max-files-per-trigger", "4"]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1].startswith("DIFFER: ") and "rand()" in out and err == ""
+    assert main(["check", f"{job}:sessions", str(sensor)]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("consumer: error: the same query without streaming does not give the "
+                          "result of session windows") and err.count("\n") == 1  # fmt: skip
+    assert main(["check", f"{job}:nope", str(sensor)]) == 2
+    assert capsys.readouterr().err == f"consumer: error: {job} has no function nope\n"
+
+
+@pytest.mark.slow
+def test_python_m_consumer_check_in_a_terminal(sensor: Path, tmp_path: Path) -> None:
+    """As a person runs it: a process with a cold JVM, the job file beside it."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    (tmp_path / "job.py").write_text(JOB)
+    done = subprocess.run([sys.executable, "-m", "consumer", "check", "job.py:per_minute",
+                           str(sensor), "--restart-at", "3"], cwd=tmp_path, timeout=300,
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # nothing of Spark's: no log line at the restart
+    assert done.stdout.splitlines()[-1].startswith("agree: ")

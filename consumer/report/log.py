@@ -45,6 +45,9 @@ class Report:
     pictures: list[Picture] = field(default_factory=list)
     windows: list[tuple[str, int, int | None]] = field(default_factory=list)  # --check
     verdict: str | None = None  # --check: "agree" or "DIFFER"
+    oracle: str = "the answer key"  # what the verdict holds the result against
+    differences: list[str] = field(default_factory=list)  # `consumer check`: rows missing ...
+    batches: list[dict[str, Any]] = field(default_factory=list)  # ... and each batch's rows
 
     def lines(self) -> Iterator[dict[str, Any]]:
         """The report as the JSON lines of a progress log (settings first, then the events)."""
@@ -56,7 +59,11 @@ class Report:
         if self.windows:
             yield {"windows": self.windows}
         if self.verdict is not None:
-            yield {"verdict": self.verdict}
+            yield {"verdict": self.verdict, "oracle": self.oracle}
+        if self.differences:
+            yield {"differences": self.differences}
+        if self.batches:
+            yield {"batches": self.batches}
         yield {"outcome": self.outcome}
 
 
@@ -134,6 +141,11 @@ def load_log(path: Path) -> Report:
             report.windows = [(str(w[0]), int(w[1]), w[2]) for w in line["windows"]]
         elif "verdict" in line:
             report.verdict = str(line["verdict"])
+            report.oracle = str(line.get("oracle", report.oracle))
+        elif "differences" in line:
+            report.differences = [str(x) for x in line["differences"]]
+        elif "batches" in line:
+            report.batches = list(line["batches"])
         elif "outcome" in line:
             report.outcome = line["outcome"]
     if report.outcome == "running":

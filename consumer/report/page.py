@@ -17,11 +17,14 @@ text-align:right}td:first-child,th:first-child{text-align:left}h1{font-size:22px
 .agree{background:#e3f4e3;color:#185c18}.differ{background:#fbe3e3;color:#8b1a1a}"""
 
 VERDICTS = {
-    "agree": "The check: agree. What Spark wrote is what the answer key says a correct query "
+    "agree": "The check: agree. What Spark wrote is what {oracle} says a correct query "
     "writes (exit 0).",
-    "DIFFER": "The check: DIFFER. What Spark wrote is not what the answer key says a correct "
-    "query writes (exit 1): the consumer's table says where (a watermark query's last chart "
-    "too).",
+    "DIFFER": "The check: DIFFER. What Spark wrote is not what {oracle} says a correct "
+    "query writes (exit 1): {where}.",
+}
+WHERE = {
+    "the answer key": "the consumer's table says where (a watermark query's last chart too)",
+    "the same query without streaming": "the differences below say which rows",
 }
 
 
@@ -46,7 +49,7 @@ def render(report: Report) -> str:
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title} run report</title>"
         f"<style>{STYLE}</style></head><body><h1>{title}: run report</h1>{_verdict(report)}"
-        f"<p class='outcome'>Outcome: {html.escape(report.outcome)}</p>"
+        f"<p class='outcome'>Outcome: {html.escape(report.outcome)}</p>{_check(report)}"
         f"<h2>Settings</h2><table>{rows}</table><h2>Charts</h2>{_figures(report)}"
         f"<h2>Micro-batches</h2><table>{head}{''.join(batches)}</table></body></html>\n"
     )
@@ -65,12 +68,41 @@ def _verdict(report: Report, styled: bool = False) -> str:
     if report.verdict is None:
         return ""
     kind = "agree" if report.verdict == "agree" else "differ"
-    text = html.escape(VERDICTS.get(report.verdict, f"The check: {report.verdict}"))
+    template = VERDICTS.get(report.verdict, f"The check: {report.verdict}")
+    where = WHERE.get(report.oracle, "the output says where")
+    text = html.escape(template.format(oracle=report.oracle, where=where))
     if styled:
         colours = "background:#e3f4e3;color:#185c18" if kind == "agree" else (
             "background:#fbe3e3;color:#8b1a1a")  # fmt: skip
         return f"<p style='{colours};font-weight:bold;padding:6px 10px'>{text}</p>"
     return f"<p class='verdict {kind}'>{text}</p>"
+
+
+CHECKED = (("batch", "batch"), ("files", "files read"), ("rows_in", "rows read"),
+           ("dropped_late", "dropped as late"), ("rows_out", "rows written"))  # fmt: skip
+
+
+def _check(report: Report) -> str:
+    """`consumer check`: the rows that differ from the twin's, and the stream batch by batch."""
+    if not report.batches:
+        return ""
+    differences = ("<pre>" + html.escape("\n".join(report.differences)) + "</pre>"
+                   if report.differences else
+                   "<p>No row differs: the stream wrote what the query computes without "
+                   "streaming.</p>")  # fmt: skip
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in CHECKED)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(b.get(key)))}</td>" for key, _ in CHECKED)
+        + "</tr>" for b in report.batches
+    )  # fmt: skip
+    return (f"<h2>The stream against {html.escape(report.oracle)}</h2>{differences}"
+            f"<h3>Batch by batch</h3><table>{head}{rows}</table>")  # fmt: skip
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return "not known" if value is None else str(value)
 
 
 def _figures(report: Report, styled: bool = False) -> str:
