@@ -200,7 +200,7 @@ def test_dropduplicates_within_a_watermark_agrees(spark: Any, landed: Callable[.
     assert result.dropped_late == spark_dropped > 0
 
 
-JOB = '''
+JOB = """
 from pyspark.sql import functions as F
 
 
@@ -217,7 +217,7 @@ def sampled(df):
 def sessions(df):
     return (df.withWatermark("event_time", "20 seconds")
             .groupBy(F.session_window("event_time", "30 seconds")).count())
-'''
+"""
 
 
 def test_the_command_prints_the_verdict_last_and_writes_the_report(
