@@ -2,9 +2,10 @@
 against the same query without streaming (`consumer.testing`), from a terminal.
 
 FUNCTION takes the streaming DataFrame of the landed folder DIR (its schema the folder's own
-data set) and returns a DataFrame. The command prints `dropped as late: N`, the differences if
-any, and a last line that starts with `agree` (exit 0) or `DIFFER` (exit 1); bad input is one
-line and exit 2, before Spark starts.
+data set), or of the `synthetic` source (`--synthetic --rows N`), and returns a DataFrame.
+The command prints `dropped as late: N`, the differences if any, and a last line that starts
+with `agree` (exit 0) or `DIFFER` (exit 1); bad input is one line and exit 2, before Spark
+starts.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from consumer.arguments import add_files_per_trigger
+from consumer.arguments import add_files_per_trigger, add_input, one_input
 from consumer.commands import Command
 from consumer.errors import StreamFailed
+from consumer.inputs import FolderInput, SocketInput, SyntheticInput
 from consumer.output import OutputMode
 from consumer.testing import MODES, Check, CheckOptions, CheckResult, Query, folder_data
 from generator.errors import UsageError
@@ -34,13 +36,13 @@ class Disagrees(StreamFailed):
 @dataclass(frozen=True)
 class CheckConfig:
     target: str  # FILE.py:FUNCTION
-    directory: Path
+    data: Path | SyntheticInput  # a landed folder, or the synthetic source
     options: CheckOptions = field(default_factory=CheckOptions)
     report: Path | None = None
     function: Query | None = field(default=None, compare=False, repr=False)  # loaded: not given
 
     def __post_init__(self) -> None:
-        path, function = self.source
+        path, function = self.where
         if not path.is_file():
             raise UsageError(f"no such file: {path}")
         if path.suffix != ".py" or not function.isidentifier():
@@ -48,18 +50,21 @@ class CheckConfig:
                              "function in it that makes the query)")  # fmt: skip
         if self.report is not None and self.report.is_dir():
             raise UsageError(f"--report {self.report} is a folder: give a file name")
-        folder_data(self.directory)  # the folder says what it holds, and has files
+        if isinstance(self.data, Path):
+            folder_data(self.data)  # the folder says what it holds, and has files
+        elif self.data.rows is None:
+            raise UsageError("--synthetic needs --rows N: where the stream ends")
         object.__setattr__(self, "function", self._load())  # its own bugs: its traceback
 
     @property
-    def source(self) -> tuple[Path, str]:
+    def where(self) -> tuple[Path, str]:
         path, _, function = self.target.rpartition(":")
         return Path(path or self.target), function
 
     def _load(self) -> Query:
         """The user's function, from their file (its folder first on the import path, so the
         modules beside it import)."""
-        path, name = self.source
+        path, name = self.where
         spec = importlib.util.spec_from_file_location(f"_checked_{path.stem}", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -85,7 +90,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="FILE.py:FUNCTION",
                    help="the function that takes the folder's streaming DataFrame and returns "
                    "the query's")  # fmt: skip
-    p.add_argument("directory", type=Path, metavar="DIR",
+    p.add_argument("directory", nargs="?", metavar="DIR",
                    help="a folder landed by `generator files` (it says what it holds)")  # fmt: skip
     p.add_argument("--output-mode", choices=MODES, default="append",
                    help="the stream's output mode (default: append)")  # fmt: skip
@@ -101,13 +106,18 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    help="a page of the check: the verdict, the differences, batch by batch "
                    "the rows read, dropped as late and written, and the picture of the rows "
                    "the watermark dropped")  # fmt: skip
-    p.set_defaults(quiet=True)  # what the check prints, and nothing of Spark's
+    add_input(p, dataset="sensor", kinds=("synthetic",), event_time=True)
+    # what the check prints, and nothing of Spark's; a folder is read as landed
+    p.set_defaults(quiet=True, clean_source=None, archive_dir=None)
 
 
 def _config(args: argparse.Namespace) -> CheckConfig:
     mode: OutputMode = args.output_mode
     options = CheckOptions(mode, args.max_files_per_trigger, args.restart_at)
-    return CheckConfig(args.target, args.directory, options, args.report)
+    source = one_input(args)  # DIR or --synthetic, by the consumers' one rule
+    data = Path(source.directory) if isinstance(source, FolderInput) else source
+    assert not isinstance(data, SocketInput)
+    return CheckConfig(args.target, data, options, args.report)
 
 
 def run(spark: SparkSession, config: CheckConfig, out: TextIO | None = None) -> CheckResult:
@@ -117,7 +127,7 @@ def run(spark: SparkSession, config: CheckConfig, out: TextIO | None = None) -> 
     out = out if out is not None else sys.stdout
     assert config.function is not None
     try:
-        result = Check(spark, config.function, config.directory, config.options).run()
+        result = Check(spark, config.function, config.data, config.options).run()
     except AnalysisException as exc:  # the query cannot run as a stream: Spark's own words
         reason = str(exc).strip().splitlines()[0]
         raise StreamFailed(f"Spark refuses the query as a stream: {reason}") from None
@@ -138,7 +148,7 @@ def write_report(result: CheckResult, config: CheckConfig) -> None:
     settings: dict[str, Any] = {
         "consumer": "check",
         "query": config.target,
-        "folder": str(config.directory),
+        "input": config.data if isinstance(config.data, Path) else config.data.describe(),
         "output mode": o.output_mode,
         "files per micro-batch": o.max_files_per_trigger,
         "restarted after batches": ", ".join(map(str, o.restart_at)) or "none",
@@ -161,9 +171,10 @@ COMMAND = Command(
     config=_config,
     run=run,
     help="check a streaming query of your own against the same query without streaming",
-    description="Run FUNCTION (in FILE.py) over the landed folder DIR as a stream, availableNow, "
-    "N files a micro-batch, and compare its result with the same query run without streaming "
-    "on the rows the stream was entitled to use (those not late for the watermark of the "
-    "batch that read them). Prints `dropped as late: N`, the differences, and `agree` (exit 0) "
-    "or `DIFFER` (exit 1).",
+    description="Run FUNCTION (in FILE.py) over the landed folder DIR as a stream, "
+    "availableNow, N files a micro-batch (or over the synthetic source: --synthetic --rows N, "
+    "--max-records-per-batch rows a micro-batch), and compare its result with the same query "
+    "run without streaming on the rows the stream was entitled to use (those not late for "
+    "the watermark of the batch that read them). Prints `dropped as late: N`, the "
+    "differences, and `agree` (exit 0) or `DIFFER` (exit 1).",
 )

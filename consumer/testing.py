@@ -22,6 +22,7 @@ windows, state of one's own) are refused: their answer keys check them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from consumer.inputs import SyntheticInput
 from consumer.output import OutputMode
 from consumer.plan import Shape, shape_of
 from consumer.report.log import Picture
@@ -77,15 +79,16 @@ class CheckOptions:
         if not 0 <= self.tolerance < 1:
             raise UsageError(f"tolerance: a relative tolerance from 0 to 1, not {self.tolerance}")
 
-    def runs(self, files: int) -> list[int]:
-        """How many files each run of the stream finds (the last run all of them)."""
-        batches = math.ceil(files / self.max_files_per_trigger)
+    def runs(self, total: int, per_batch: int, what: str, unit: str) -> list[int]:
+        """How much input each run of the stream finds (`total` files or rows, `per_batch` a
+        batch): up to each restart's batch, then all of it."""
+        batches = math.ceil(total / per_batch)
         for k in self.restart_at:
             if k >= batches - 1:
-                raise UsageError(f"--restart-at {k}: the folder's {files} files make batches 0 "
-                                 f"to {batches - 1} ({self.max_files_per_trigger} a batch), and "
-                                 "a restart needs a batch after it")  # fmt: skip
-        return [(k + 1) * self.max_files_per_trigger for k in self.restart_at] + [files]
+                raise UsageError(f"--restart-at {k}: {what} make batches 0 to {batches - 1} "
+                                 f"({per_batch} {unit} a batch), and a restart needs a batch "
+                                 "after it")  # fmt: skip
+        return [(k + 1) * per_batch for k in self.restart_at] + [total]
 
 
 @dataclass(frozen=True)
@@ -190,26 +193,132 @@ def folder_data(folder: Path) -> tuple[Dataset, str, list[Path]]:
 def check_query(
     spark: SparkSession,
     query: Query,
-    folder: str | Path,
+    folder: str | Path | SyntheticInput,
     *,
     output_mode: OutputMode = "append",
     max_files_per_trigger: int = 1,
     restart_at: Sequence[int] = (),
     tolerance: float = 1e-9,
 ) -> CheckResult:
-    """Run `query` as a stream over the landed `folder` and check its result against the same
-    query without streaming (the module's rule). Bad options, a folder that does not say what
-    it holds, or a query the twin cannot stand in for raise `CannotCheck`/`UsageError`; a query
-    Spark refuses raises Spark's own error."""
+    """Run `query` as a stream over the landed `folder` (or the `synthetic` source, a
+    `SyntheticInput` with `rows`) and check its result against the same query without
+    streaming (the module's rule). Bad options, a folder that does not say what it holds, or a
+    query the twin cannot stand in for raise `CannotCheck`/`UsageError`; a query Spark refuses
+    raises Spark's own error."""
     options = CheckOptions(output_mode, max_files_per_trigger, tuple(restart_at), tolerance)
-    return Check(spark, query, Path(folder), options).run()
+    source = folder if isinstance(folder, SyntheticInput) else Path(folder)
+    return Check(spark, query, source, options).run()
+
+
+class Landed:
+    """A folder `generator files` landed, read N files a micro-batch; a batch's input is its
+    files (from the checkpoint's source log)."""
+
+    def __init__(self, folder: Path, options: CheckOptions) -> None:
+        self.folder, self.per_trigger = folder, options.max_files_per_trigger
+        self.dataset, self.format, self.files = folder_data(folder)
+        self.runs = options.runs(len(self.files), self.per_trigger, "the folder's "
+                                 f"{len(self.files)} files", "files")  # fmt: skip
+        self.batches: dict[int, list[Path]] = {}
+
+    def stream(self, spark: SparkSession, run: int, scratch: Path) -> DataFrame:
+        source = self.folder
+        if len(self.runs) > 1:  # a copy that grows run by run
+            source = scratch / "landing"
+            _land(self.files[: self.runs[run]], source)
+        return read_csv_stream(spark, str(source), self.dataset, self.per_trigger, self.format)
+
+    def read_back(self, checkpoint: Path, progress: list[dict[str, Any]]) -> None:
+        read = files_per_batch(checkpoint, 0, progress)
+        # the files as the stream read them, named in the folder itself
+        self.batches = {b: [self.folder / p.name for p in paths]
+                        for b, paths in sorted(read.items()) if paths}  # fmt: skip
+
+    def static(self, spark: SparkSession, upto: int | None = None) -> DataFrame:
+        """The files of the batches up to `upto` (all: None), as a static table."""
+        files = [str(p) for b, paths in self.batches.items() if upto is None or b <= upto
+                 for p in paths]  # fmt: skip
+        return read_csv_static(spark, files, self.dataset, self.format)
+
+    def rows(self, spark: SparkSession, column: str | None) -> dict[int, list[int | None]]:
+        """Per batch, each row's event time in `column` (epoch seconds; None: not asked)."""
+        from pyspark.sql import functions as F
+
+        batch_of = {str(p.resolve()): b for b, paths in self.batches.items() for p in paths}
+        time = F.unix_seconds(F.col(column)) if column else F.lit(None)
+        picked = [F.input_file_name().alias("f"), time.alias("t")]
+        out: dict[int, list[int | None]] = {b: [] for b in self.batches}
+        for row in self.static(spark).select(*picked).collect():
+            out[batch_of[_local(row["f"])]].append(row["t"])
+        return out
+
+    def names(self, batch: int) -> tuple[str, ...]:
+        return tuple(p.name for p in self.batches.get(batch, []))
+
+
+class Drawn:
+    """The `synthetic` source, N rows a micro-batch (maxRecordsPerBatch); a batch's input is its
+    range of the seed's sequence (its offsets), and the twin draws rows [0, end) in a batch read
+    on the clock the stream recorded in its offsets."""
+
+    def __init__(self, given: SyntheticInput, options: CheckOptions) -> None:
+        if given.rows is None:
+            raise CannotCheck("--synthetic needs --rows N: where the stream ends")
+        if options.restart_at and given.max_records is None:
+            raise CannotCheck("--restart-at with --synthetic needs --max-records-per-batch N "
+                              "(the rows of a batch)")  # fmt: skip
+        self.given, self.dataset = given, given.dataset
+        self.runs = options.runs(given.rows, given.max_records or given.rows, f"{given.rows} "
+                                 "rows", "--max-records-per-batch rows")  # fmt: skip
+        self.batches: dict[int, tuple[int, int]] = {}
+        self.clock: dict[str, Any] | None = None
+
+    def stream(self, spark: SparkSession, run: int, scratch: Path) -> DataFrame:
+        return dataclasses.replace(self.given, rows=self.runs[run]).frame(spark)
+
+    def read_back(self, checkpoint: Path, progress: list[dict[str, Any]]) -> None:
+        for p in progress:
+            source = (p.get("sources") or [{}])[0]
+            start, end = (_json(source.get(k)) for k in ("startOffset", "endOffset"))
+            first = int(start["row"]) if start else 0
+            if end and int(end["row"]) > first:
+                self.batches[int(p["batchId"])] = (first, int(end["row"]))
+                self.clock = end["of"].get("clock")
+
+    def static(self, spark: SparkSession, upto: int | None = None) -> DataFrame:
+        ends = [end for b, (_, end) in self.batches.items() if upto is None or b <= upto]
+        options = {k: v for k, v in self.given.options().items()
+                   if k not in ("maxRecordsPerBatch", "speed", "start")}  # fmt: skip
+        options["rows"] = str(max(ends, default=0))
+        if self.clock is not None:  # the stream's own: its start and pace
+            options["start"] = dt.datetime.fromtimestamp(self.clock["start"], dt.UTC).isoformat()
+            options["secondsPerRow"] = repr(self.clock["secondsPerRow"])
+        reader = spark.read.format("synthetic")
+        for key, value in options.items():
+            reader = reader.option(key, value)
+        return reader.load()
+
+    def rows(self, spark: SparkSession, column: str | None) -> dict[int, list[int | None]]:
+        from pyspark.sql import functions as F
+
+        times = [r[0] for r in self.static(spark).select(
+            F.unix_seconds(F.col(column)) if column else F.lit(None)).collect()]  # fmt: skip
+        return {b: times[first:end] for b, (first, end) in self.batches.items()}
+
+    def names(self, batch: int) -> tuple[str, ...]:
+        first, end = self.batches.get(batch, (0, 0))
+        return (f"rows {first} to {end - 1}",) if end > first else ()
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 @dataclass
 class Check:
     spark: SparkSession
     query: Query
-    folder: Path
+    given: Path | SyntheticInput
     options: CheckOptions
     out: dict[int, list[tuple[Any, ...]]] = field(default_factory=dict)
 
@@ -217,35 +326,26 @@ class Check:
         if is_remote(self.spark):
             raise CannotCheck("a check reads the query's plans: give it a classic Spark session, "
                               "not Spark Connect")  # fmt: skip
-        self.dataset, self.format, files = folder_data(self.folder)
-        runs = self.options.runs(len(files))
+        given = self.given
+        self.source = Drawn(given, self.options) if isinstance(given, SyntheticInput) else (
+            Landed(given, self.options))  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="check-") as scratch:
             root = Path(scratch)
-            source = self.folder if len(runs) == 1 else root / "landing"
             progress: list[dict[str, Any]] = []
-            for found in runs:
-                if source != self.folder:
-                    _land(files[:found], source)
-                progress += self._stream(source, root / "checkpoint")
-            read = files_per_batch(root / "checkpoint", 0, progress)
-            # the files as the stream read them, named in the folder itself
-            self.batches = {b: [self.folder / p.name for p in paths]
-                            for b, paths in sorted(read.items()) if paths}  # fmt: skip
+            for run in range(len(self.source.runs)):
+                progress += self._stream(self.source.stream(self.spark, run, root),
+                                         root / "checkpoint")  # fmt: skip
+            self.source.read_back(root / "checkpoint", progress)
+        self.batches = self.source.batches
         self.marks = watermarks(progress)
         return self._judge(progress)
 
     # --- the stream ---------------------------------------------------------------------------
 
-    def _frame(self, source: Path) -> DataFrame:
-        df = read_csv_stream(self.spark, str(source), self.dataset,
-                             self.options.max_files_per_trigger, self.format)  # fmt: skip
+    def _stream(self, df: DataFrame, checkpoint: Path) -> list[dict[str, Any]]:
         result = self.query(df)
         if not hasattr(result, "isStreaming"):
             raise CannotCheck(f"the query returned {type(result).__name__}, not a DataFrame")
-        return result
-
-    def _stream(self, source: Path, checkpoint: Path) -> list[dict[str, Any]]:
-        result = self._frame(source)
         self.shape: Shape = shape_of(self.spark, result)
         if self.shape.not_exact:
             raise CannotCheck(f"the same query without streaming does not give the result of "
@@ -272,37 +372,26 @@ class Check:
             return None
         window = shape.window
         if shape.stateful == "aggregate" and window is not None and window.column == mark:
-            return Lateness("window", window.length, window.slide, window.offset)
+            return window.lateness()
         if mark in shape.keys:
             return Lateness("event")
         return None
 
-    def _twin(self, files: list[Path]) -> list[tuple[Any, ...]]:
-        static = read_csv_static(self.spark, [str(p) for p in files], self.dataset, self.format)
+    def _twin(self, upto: int | None = None) -> list[tuple[Any, ...]]:
+        """The query over the input of the batches up to `upto` (all: None), without streaming."""
+        static = self.source.static(self.spark, upto)
         return [_plain(r) for r in self.query(static).collect()]
 
     def _judge(self, progress: list[dict[str, Any]]) -> CheckResult:
-        from pyspark.sql import functions as F
-
         rule = self._judged()
         judge = {b: self.marks.get(b - 1, 0) for b in self.batches}
         order = sorted(self.batches)
         mark = self.shape.watermark
-        every = [p for b in order for p in self.batches[b]]
+        column = mark if mark in self.source.dataset.column_names else None
         # each input row's batch and event time (epoch seconds), to count the late ones
-        times: dict[int, list[int]] = {b: [] for b in order}
-        counts: dict[int, int] = dict.fromkeys(order, 0)
-        batch_of = {str(p.resolve()): b for b in order for p in self.batches[b]}
-        static = read_csv_static(self.spark, [str(p) for p in every], self.dataset, self.format)
-        column = mark if mark in static.columns else None
-        picked = [F.input_file_name().alias("f")]
-        if column is not None:
-            picked.append(F.unix_seconds(F.col(column)).alias("t"))
-        for row in static.select(*picked).collect():
-            b = batch_of[_local(row["f"])]
-            counts[b] += 1
-            if column is not None and row["t"] is not None:
-                times[b].append(int(row["t"]))
+        read = self.source.rows(self.spark, column if rule is not None else None)
+        counts = {b: len(read.get(b, [])) for b in order}
+        times = {b: [t for t in read.get(b, []) if t is not None] for b in order}
         dropped: dict[int, int | None] = dict.fromkeys(order, 0 if rule is None else None)
         picture = None
         if rule is not None and column is not None:
@@ -316,15 +405,15 @@ class Check:
                 picture.batches += [b] * len(times[b])
                 picture.times += times[b]
                 picture.dropped += late.tolist()
-        expected = self._expected(rule, judge, order, every)
+        expected = self._expected(rule, judge, order)
         streamed = self._streamed()
         missing, unexpected = _differences(expected, streamed, self.options.tolerance)
         ran = sorted({int(p["batchId"]) for p in progress} | set(self.out))
-        batches = [BatchRecord(b, tuple(p.name for p in self.batches.get(b, [])),
-                               counts.get(b, 0), dropped.get(b, 0), len(self.out.get(b, [])),
-                               self.marks.get(b - 1, 0)) for b in ran]  # fmt: skip
-        known = [d for d in dropped.values()]
-        total = None if any(d is None for d in known) else sum(d or 0 for d in known)
+        batches = [BatchRecord(b, self.source.names(b), counts.get(b, 0), dropped.get(b, 0),
+                               len(self.out.get(b, [])), self.marks.get(b - 1, 0))
+                   for b in ran]  # fmt: skip
+        known = list(dropped.values())
+        total = None if None in known else sum(d or 0 for d in known)
         notes = []
         if self.shape.watermark and rule is None and self.shape.stateful != "none":
             notes.append(f"the watermark on {self.shape.watermark} does not drop rows here: "
@@ -332,11 +421,11 @@ class Check:
         return CheckResult(list(self.columns), streamed, expected, missing, unexpected, total,
                            batches, progress, self.shape.moving, notes, picture)  # fmt: skip
 
-    def _expected(self, rule: Lateness | None, judge: dict[int, int], order: list[int],
-                  every: list[Path]) -> list[tuple[Any, ...]]:  # fmt: skip
-        """The twin's result: the query over all the files, or per group over the files of the
+    def _expected(self, rule: Lateness | None, judge: dict[int, int],
+                  order: list[int]) -> list[tuple[Any, ...]]:  # fmt: skip
+        """The twin's result: the query over all the input, or per group over the input of the
         batches that read it while it was open."""
-        whole = self._twin(every)
+        whole = self._twin()
         if rule is None:
             return whole
         end = self._end_of()
@@ -354,8 +443,7 @@ class Check:
             if b is None or (closing and end(row) > final):
                 continue
             if b not in prefixes:
-                upto = [p for x in order if x <= b for p in self.batches[x]]
-                prefixes[b] = self._twin(upto)
+                prefixes[b] = self._twin(b)
         for b, rows in prefixes.items():
             out += [r for r in rows if open_until(end(r)) == b
                     and not (closing and end(r) > final)]  # fmt: skip
