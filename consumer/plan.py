@@ -1,17 +1,20 @@
 """What a streaming query does, read from Spark's own plans: its stateful operator (an
-aggregation, a deduplication, or one the no-streaming twin cannot stand in for), the event-time
-column of its watermark, its window (length, slide, offset), the columns that key its result,
+aggregation, a deduplication, or one the no-streaming twin cannot stand in for), the watermark
+it judges late rows by, its window (length, slide, offset), the columns that key its result,
 and the expressions Spark computes anew each time (`rand()`, `current_timestamp()`, `uuid()`).
 
-Spark gives the analyzed plan (resolved names, the stateful operators) and the logical plan
-as the query was written (the `window(...)` call with its interval strings: once analyzed, a
-window is arithmetic). Both are read as Spark serialises them (`TreeNode.toJSON`): a list of
-nodes in pre-order. A classic session only (py4j); a Spark Connect client has no plans to read.
+The analyzed plan is walked through py4j: its operators, and the metadata Spark's analyzer
+puts on columns (`spark.watermarkDelayMs` on the watermark's column and on a window derived
+from it, `spark.timeWindow`, `spark.sessionWindow`), renamed or not. A window's intervals are
+read from the plan as written (`window(...)` with its strings: once analyzed, a window is
+arithmetic); where it is out of reach (written below the last operator), the check reads them
+from the windows the query writes. A classic session only: a Spark Connect client has no plans.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,16 +24,22 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 Stateful = Literal["none", "aggregate", "dedup"]
+DELAY, TIME_WINDOW, SESSION_WINDOW = (
+    "spark.watermarkDelayMs",
+    "spark.timeWindow",
+    "spark.sessionWindow",
+)
 
 # operators whose result the same query without streaming does not give: the answer keys check
-# them (docs/answer-keys.md)
+# the toolkit's own (docs/answer-keys.md)
 NOT_EXACT = {
-    "Join": "a join of two streams",
-    "FlatMapGroupsWithState": "state of one's own (applyInPandasWithState)",
+    "FlatMapGroupsWithState": "state of one's own (mapGroupsWithState)",
+    "FlatMapGroupsInPandasWithState": "state of one's own (applyInPandasWithState)",
     "TransformWithState": "state of one's own (transformWithState)",
     "TransformWithStateInPySpark": "state of one's own (transformWithStateInPandas)",
     "DeduplicateWithinWatermark": "dropDuplicatesWithinWatermark (its state expires on the "
     "watermark, not the event time)",
+    "GlobalLimit": "a limit (which rows it keeps depends on the micro-batches)",
 }
 # expressions Spark evaluates once per micro-batch (a stream) or per query (its twin)
 TIME_NOW = {"CurrentTimestamp", "Now", "CurrentDate", "LocalTimestamp", "CurrentBatchTimestamp"}
@@ -38,10 +47,8 @@ TIME_NOW = {"CurrentTimestamp", "Now", "CurrentDate", "LocalTimestamp", "Current
 
 @dataclass(frozen=True)
 class Window:
-    """A `window(column, length, slide, offset)`, in seconds; `column` None when the window
-    is over an expression (`current_timestamp()`) rather than a column."""
+    """A `window(column, length, slide, offset)`, in seconds."""
 
-    column: str | None
     length: int
     slide: int
     offset: int = 0
@@ -55,18 +62,33 @@ class Window:
 class Shape:
     stateful: Stateful
     watermark: str | None  # the event-time column of withWatermark
-    window: Window | None
+    # the column the stateful operator judges its input rows by, when it drops late ones: the
+    # watermark's own (by event time) or a window over it (by the window's end)
+    judged_by: Literal["event", "window"] | None
+    keyed: bool  # its state is keyed by that column (a group closes when the watermark passes)
+    window: Window | None  # the window's intervals, where the plan as written gives them
+    window_column: str | None  # the result's window column (its name there)
     keys: tuple[str, ...]  # what keys the result: the grouping columns, the dedup columns
     moving: tuple[str, ...]  # expressions computed anew each time (rand, current_timestamp)
     not_exact: str | None  # why the no-streaming twin cannot stand in for the stream
 
 
-def _nodes(plan: Any) -> list[dict[str, Any]]:
-    return list(json.loads(plan.toJSON()))
+def _nodes(plan: Any) -> list[Any]:
+    """The plan's operators, parents first."""
+    out, stack = [], [plan]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        children = node.children()
+        stack += [children.apply(j) for j in reversed(range(children.size()))]
+    return out
 
 
-def _short(node: dict[str, Any]) -> str:
-    return str(node["class"]).rsplit(".", 1)[-1]
+def _attributes(node: Any) -> list[tuple[str, dict[str, Any]]]:
+    """A node's output columns: their names and metadata."""
+    out = node.output()
+    return [(str(out.apply(i).name()), json.loads(out.apply(i).metadata().json()))
+            for i in range(out.size())]  # fmt: skip
 
 
 def shape_of(spark: SparkSession, df: DataFrame) -> Shape:
@@ -74,77 +96,118 @@ def shape_of(spark: SparkSession, df: DataFrame) -> Shape:
     execution = df._jdf.queryExecution()
     analyzed = execution.analyzed()
     nodes = _nodes(analyzed)
-    names = [_short(n) for n in nodes]
+    names = [str(n.getClass().getSimpleName()) for n in nodes]
     not_exact = next((why for cls, why in NOT_EXACT.items() if cls in names), None)
-    stateful_nodes = [n for n in nodes if _short(n) in ("Aggregate", "Deduplicate")]
-    if len(stateful_nodes) > 1 and not_exact is None:
-        not_exact = "two stateful operators, one over the other"
-    watermark = next((n["eventTime"][0]["name"] for n in nodes
-                      if _short(n) == "EventTimeWatermark"), None)  # fmt: skip
+    for node, name in zip(nodes, names, strict=True):
+        if name == "Join" and node.left().isStreaming() and node.right().isStreaming():
+            not_exact = not_exact or "a join of two streams"
+    stateful_nodes = [(n, c) for n, c in zip(nodes, names, strict=True)
+                      if c in ("Aggregate", "Deduplicate")]  # fmt: skip
+    if len(stateful_nodes) > 1:
+        not_exact = not_exact or "two stateful operators, one over the other"
+    watermark = next((str(n.eventTime().name()) for n, c in zip(nodes, names, strict=True)
+                      if c == "EventTimeWatermark"), None)  # fmt: skip
+    result = _attributes(analyzed)
+    if any(SESSION_WINDOW in meta for _, meta in result) or any(
+        SESSION_WINDOW in meta for n, _ in stateful_nodes for _, meta in _attributes(n)
+    ):
+        not_exact = not_exact or "session windows (a session's end moves with each row)"
     stateful: Stateful = "none"
     keys: tuple[str, ...] = ()
+    judged_by: Literal["event", "window"] | None = None
+    keyed = False
     if stateful_nodes:
-        top = stateful_nodes[0]
-        if _short(top) == "Aggregate":
-            stateful = "aggregate"
-            keys = tuple(_name(e) for e in top["aggregateExpressions"] if not _aggregates(e))
-        else:
-            stateful = "dedup"
-            keys = tuple(_name(e) for e in top["keys"])
-    logical = _nodes(execution.logical())
-    window, session = _window(spark, logical)
-    if session and not_exact is None:
-        not_exact = "session windows (a session's end moves with each row)"
-    return Shape(stateful, watermark, window, keys, _moving(analyzed), not_exact)
+        top, kind = stateful_nodes[0]
+        stateful = "aggregate" if kind == "Aggregate" else "dedup"
+        keys = _keys(top, kind)
+        # Spark drops the input rows the first watermarked column of the operator's input
+        # says are late (WatermarkSupport.watermarkPredicateForData)
+        marked = [(name, meta) for name, meta in _attributes(top.child()) if DELAY in meta]
+        if marked:
+            judged_by = "window" if TIME_WINDOW in marked[0][1] else "event"
+        keyed = any(DELAY in meta for _, meta in _key_attributes(top, kind))
+    window_column = next((name for name, meta in result if TIME_WINDOW in meta), None)
+    window = _window(spark, json.loads(execution.logical().toJSON()))
+    return Shape(stateful, watermark, judged_by, keyed, window, window_column, keys,
+                 _moving(nodes, names), not_exact)  # fmt: skip
 
 
-def _aggregates(expression: list[dict[str, Any]]) -> bool:
-    return any(_short(x).endswith("AggregateExpression") for x in expression)
-
-
-def _name(expression: list[dict[str, Any]]) -> str:
-    return str(expression[0].get("name", ""))
-
-
-def _window(spark: SparkSession, logical: list[dict[str, Any]]) -> tuple[Window | None, bool]:
-    """The query's `window(...)` call, its interval strings in seconds; whether it has a
-    `session_window(...)`."""
-    session = False
-    for node in logical:
-        for value in node.values():
-            for expression in value if isinstance(value, list) else []:
-                for i, e in enumerate(expression if isinstance(expression, list) else []):
-                    if not isinstance(e, dict) or _short(e) != "UnresolvedFunction":
-                        continue
-                    if e.get("nameParts") == "[session_window]":
-                        session = True
-                    if e.get("nameParts") != "[window]":
-                        continue
-                    time, *args = [expression[j] for j in _children(expression, i)]
-                    texts = [a.get("value") for a in args if _short(a) == "Literal"]
-                    column = (str(time["nameParts"]).strip("[]")
-                              if _short(time) == "UnresolvedAttribute" else None)  # fmt: skip
-                    if texts:
-                        length, *rest = [_seconds(spark, str(t)) for t in texts]
-                        slide = rest[0] if rest else length
-                        offset = rest[1] if len(rest) > 1 else 0
-                        return Window(column, length, slide, offset), session
-    return None, session
-
-
-def _children(expression: list[dict[str, Any]], i: int) -> list[int]:
-    """The places of a node's children in an expression flattened in pre-order."""
-    out, j = [], i + 1
-    for _ in range(int(expression[i]["num-children"])):
-        out.append(j)
-        j = _end(expression, j)
+def _key_attributes(node: Any, kind: str) -> list[tuple[str, dict[str, Any]]]:
+    exprs = node.groupingExpressions() if kind == "Aggregate" else node.keys()
+    out = []
+    for i in range(exprs.size()):
+        e = exprs.apply(i)
+        if e.getClass().getSimpleName() == "AttributeReference":
+            out.append((str(e.name()), json.loads(e.metadata().json())))
     return out
 
 
-def _end(expression: list[dict[str, Any]], i: int) -> int:
-    """One past the last place of the subtree at `i`."""
-    kids = _children(expression, i)
-    return _end(expression, kids[-1]) if kids else i + 1
+def _keys(node: Any, kind: str) -> tuple[str, ...]:
+    """The names its result is keyed by: a dedup's columns, an aggregation's outputs that are
+    not aggregates (its groupBy columns, as the result names them)."""
+    if kind == "Deduplicate":
+        return tuple(name for name, _ in _key_attributes(node, kind))
+    outputs = json.loads(node.toJSON())[0]["aggregateExpressions"]
+    return tuple(str(e[0].get("name", "")) for e in outputs if not _aggregates(e))
+
+
+def _aggregates(expression: list[dict[str, Any]]) -> bool:
+    return any(str(x["class"]).endswith("AggregateExpression") for x in expression)
+
+
+def _short(node: dict[str, Any]) -> str:
+    return str(node["class"]).rsplit(".", 1)[-1]
+
+
+def _window(spark: SparkSession, logical: list[dict[str, Any]]) -> Window | None:
+    """The query's `window(...)` call, where the plan as written still has it (the last
+    operator), its interval strings in seconds."""
+    for node in logical:
+        for value in node.values():
+            for expression in _expressions(value):
+                ends = _subtree_ends(expression)
+                for i, e in enumerate(expression):
+                    if not isinstance(e, dict) or _short(e) != "UnresolvedFunction":
+                        continue
+                    if str(e.get("nameParts")).lower() != "[window]":
+                        continue
+                    args, j = [], i + 1
+                    for _ in range(int(e["num-children"])):
+                        args.append(expression[j])
+                        j = ends[j]
+                    texts = [a.get("value") for a in args[1:] if _short(a) == "Literal"]
+                    if texts and len(texts) == len(args) - 1:
+                        length, *rest = [_seconds(spark, str(t)) for t in texts]
+                        slide = rest[0] if rest else length
+                        return Window(length, slide, rest[1] if len(rest) > 1 else 0)
+    return None
+
+
+def _expressions(value: Any) -> Iterator[list[dict[str, Any]]]:
+    """The expressions (each flattened in pre-order) in a node's field, however nested."""
+    if isinstance(value, list):
+        if value and all(isinstance(x, dict) and "class" in x for x in value):
+            yield value
+        else:
+            for item in value:
+                yield from _expressions(item)
+
+
+def _subtree_ends(expression: list[dict[str, Any]]) -> list[int]:
+    """For each place of an expression flattened in pre-order, one past its subtree's end."""
+    ends = [0] * len(expression)
+
+    def end(i: int) -> int:
+        j = i + 1
+        for _ in range(int(expression[i].get("num-children", 0))):
+            j = end(j)
+        ends[i] = j
+        return j
+
+    i = 0
+    while i < len(expression):
+        i = end(i)
+    return ends
 
 
 def _seconds(spark: SparkSession, interval: str) -> int:
@@ -155,12 +218,11 @@ def _seconds(spark: SparkSession, interval: str) -> int:
     return int(row[0]) // 1_000_000
 
 
-def _moving(plan: Any) -> tuple[str, ...]:
-    """The innermost expressions Spark calls non-deterministic, and the current time's."""
-    found: list[str] = []
-    stack = [plan]
-    while stack:
-        node = stack.pop()
+def _moving(nodes: list[Any], names: list[str]) -> tuple[str, ...]:
+    """The innermost expressions Spark calls non-deterministic, the current time's, and a
+    sample's rows (its seed drawn anew each time the query is built)."""
+    found: list[str] = ["sample()"] if "Sample" in names else []
+    for node in nodes:
         expressions = node.expressions()
         todo = [expressions.apply(i) for i in range(expressions.size())]
         while todo:
@@ -172,5 +234,4 @@ def _moving(plan: Any) -> tuple[str, ...]:
                 if name not in found:
                     found.append(name)
             todo += children
-        stack += [node.children().apply(j) for j in range(node.children().size())]
     return tuple(found)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -42,7 +43,7 @@ from consumer.report.spark_state import files_per_batch, watermarks
 from consumer.session import is_remote, read_csv_static, read_csv_stream
 from generator.answers import Lateness
 from generator.errors import UsageError
-from generator.manifest import held_to
+from generator.manifest import format_of, held_to
 from generator.options import held, non_negative_int, one_of, positive_int
 from generator.spec import Dataset
 
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
 Query = Callable[["DataFrame"], "DataFrame"]
 MODES: tuple[OutputMode, ...] = ("append", "update", "complete")
 MOST = 20  # rows of differences printed
+# floats that cancel to about 0 (a sum of +x and -x in another order): 1e-17 against 0.0
+ABSOLUTE = 1e-12
+RETAINED, RETAIN = "spark.sql.streaming.numRecentProgressUpdates", 1_000_000
 
 
 class CannotCheck(UsageError):
@@ -186,7 +190,7 @@ def folder_data(folder: Path) -> tuple[Dataset, str, list[Path]]:
                    if p.is_file() and not p.name.startswith(("_", ".")))  # fmt: skip
     if not files:
         raise CannotCheck(f"{folder} holds no files yet")
-    fmt = "json" if files[0].suffix in (".json", ".jsonl") else "csv"
+    fmt = format_of(files[0].name)
     return dataset, fmt, files
 
 
@@ -208,6 +212,9 @@ def check_query(
     options = CheckOptions(output_mode, max_files_per_trigger, tuple(restart_at), tolerance)
     source = folder if isinstance(folder, SyntheticInput) else Path(folder)
     return Check(spark, query, source, options).run()
+
+
+BATCH = "__batch__"  # the micro-batch that read a row, beside the row in the check's tables
 
 
 class Landed:
@@ -234,23 +241,15 @@ class Landed:
         self.batches = {b: [self.folder / p.name for p in paths]
                         for b, paths in sorted(read.items()) if paths}  # fmt: skip
 
-    def static(self, spark: SparkSession, upto: int | None = None) -> DataFrame:
-        """The files of the batches up to `upto` (all: None), as a static table."""
-        files = [str(p) for b, paths in self.batches.items() if upto is None or b <= upto
-                 for p in paths]  # fmt: skip
-        return read_csv_static(spark, files, self.dataset, self.format)
+    def indexed(self, spark: SparkSession) -> DataFrame:
+        """Every row the stream read, as a static table, with the batch that read it."""
+        from functools import reduce
 
-    def rows(self, spark: SparkSession, column: str | None) -> dict[int, list[int | None]]:
-        """Per batch, each row's event time in `column` (epoch seconds; None: not asked)."""
         from pyspark.sql import functions as F
 
-        batch_of = {str(p.resolve()): b for b, paths in self.batches.items() for p in paths}
-        time = F.unix_seconds(F.col(column)) if column else F.lit(None)
-        picked = [F.input_file_name().alias("f"), time.alias("t")]
-        out: dict[int, list[int | None]] = {b: [] for b in self.batches}
-        for row in self.static(spark).select(*picked).collect():
-            out[batch_of[_local(row["f"])]].append(row["t"])
-        return out
+        parts = [read_csv_static(spark, [str(p) for p in paths], self.dataset, self.format)
+                 .withColumn(BATCH, F.lit(b)) for b, paths in self.batches.items()]  # fmt: skip
+        return reduce(lambda x, y: x.unionByName(y), parts)
 
     def names(self, batch: int) -> tuple[str, ...]:
         return tuple(p.name for p in self.batches.get(batch, []))
@@ -285,25 +284,29 @@ class Drawn:
                 self.batches[int(p["batchId"])] = (first, int(end["row"]))
                 self.clock = end["of"].get("clock")
 
-    def static(self, spark: SparkSession, upto: int | None = None) -> DataFrame:
-        ends = [end for b, (_, end) in self.batches.items() if upto is None or b <= upto]
+    def indexed(self, spark: SparkSession) -> DataFrame:
+        """Rows [0, end) drawn in a batch read on the stream's own clock (its start and pace,
+        from its offsets), each with the batch that read it (by its place in the sequence)."""
+        from pyspark.sql.types import LongType, StructField, StructType
+
         options = {k: v for k, v in self.given.options().items()
                    if k not in ("maxRecordsPerBatch", "speed", "start")}  # fmt: skip
-        options["rows"] = str(max(ends, default=0))
-        if self.clock is not None:  # the stream's own: its start and pace
+        options["rows"] = str(max(end for _, end in self.batches.values()))
+        if self.clock is not None:
             options["start"] = dt.datetime.fromtimestamp(self.clock["start"], dt.UTC).isoformat()
             options["secondsPerRow"] = repr(self.clock["secondsPerRow"])
         reader = spark.read.format("synthetic")
         for key, value in options.items():
             reader = reader.option(key, value)
-        return reader.load()
+        drawn = reader.load()
+        ranges = sorted((first, end, b) for b, (first, end) in self.batches.items())
 
-    def rows(self, spark: SparkSession, column: str | None) -> dict[int, list[int | None]]:
-        from pyspark.sql import functions as F
+        def batch_of(k: int) -> int:
+            return next(b for first, end, b in ranges if first <= k < end)
 
-        times = [r[0] for r in self.static(spark).select(
-            F.unix_seconds(F.col(column)) if column else F.lit(None)).collect()]  # fmt: skip
-        return {b: times[first:end] for b, (first, end) in self.batches.items()}
+        schema = StructType([*drawn.schema.fields, StructField(BATCH, LongType())])
+        rows = drawn.rdd.zipWithIndex().map(lambda rk: (*rk[0], batch_of(rk[1])))
+        return spark.createDataFrame(rows, schema)
 
     def names(self, batch: int) -> tuple[str, ...]:
         first, end = self.batches.get(batch, (0, 0))
@@ -326,17 +329,20 @@ class Check:
         if is_remote(self.spark):
             raise CannotCheck("a check reads the query's plans: give it a classic Spark session, "
                               "not Spark Connect")  # fmt: skip
-        given = self.given
-        self.source = Drawn(given, self.options) if isinstance(given, SyntheticInput) else (
-            Landed(given, self.options))  # fmt: skip
-        with tempfile.TemporaryDirectory(prefix="check-") as scratch:
-            root = Path(scratch)
-            progress: list[dict[str, Any]] = []
-            for run in range(len(self.source.runs)):
-                progress += self._stream(self.source.stream(self.spark, run, root),
-                                         root / "checkpoint")  # fmt: skip
-            self.source.read_back(root / "checkpoint", progress)
-        self.batches = self.source.batches
+        self.source = source_of(self.given, self.options)
+        conf = self.spark.conf
+        kept = conf.get(RETAINED, None)
+        conf.set(RETAINED, str(RETAIN))  # every batch's progress, not the last 100
+        try:
+            with tempfile.TemporaryDirectory(prefix="check-") as scratch:
+                root = Path(scratch)
+                progress: list[dict[str, Any]] = []
+                for run in range(len(self.source.runs)):
+                    progress += self._stream(self.source.stream(self.spark, run, root),
+                                             root / "checkpoint")  # fmt: skip
+                self.source.read_back(root / "checkpoint", progress)
+        finally:
+            conf.unset(RETAINED) if kept is None else conf.set(RETAINED, kept)
         self.marks = watermarks(progress)
         return self._judge(progress)
 
@@ -365,33 +371,39 @@ class Check:
 
     # --- the twin and the verdict -------------------------------------------------------------
 
-    def _judged(self) -> Lateness | None:
-        """The rule the stream's stateful operator drops late rows by, if it drops any."""
-        shape, mark = self.shape, self.shape.watermark
-        if mark is None or shape.stateful == "none" or self.options.output_mode == "complete":
-            return None
-        window = shape.window
-        if shape.stateful == "aggregate" and window is not None and window.column == mark:
-            return window.lateness()
-        if mark in shape.keys:
-            return Lateness("event")
-        return None
+    def _twin(self, upto: int | None = None, kept: Any = None) -> list[tuple[Any, ...]]:
+        """The query without streaming over the input of the batches up to `upto` (all: None),
+        or over the rows `kept` says (a column of the indexed table)."""
+        from pyspark.sql import functions as F
 
-    def _twin(self, upto: int | None = None) -> list[tuple[Any, ...]]:
-        """The query over the input of the batches up to `upto` (all: None), without streaming."""
-        static = self.source.static(self.spark, upto)
-        return [_plain(r) for r in self.query(static).collect()]
+        rows = self.indexed
+        if upto is not None:
+            rows = rows.filter(F.col(BATCH) <= upto)
+        if kept is not None:
+            rows = rows.filter(kept)
+        return [_plain(r) for r in self.query(rows.drop(BATCH)).collect()]
 
     def _judge(self, progress: list[dict[str, Any]]) -> CheckResult:
-        rule = self._judged()
-        judge = {b: self.marks.get(b - 1, 0) for b in self.batches}
-        order = sorted(self.batches)
-        mark = self.shape.watermark
-        column = mark if mark in self.source.dataset.column_names else None
-        # each input row's batch and event time (epoch seconds), to count the late ones
-        read = self.source.rows(self.spark, column if rule is not None else None)
-        counts = {b: len(read.get(b, [])) for b in order}
-        times = {b: [t for t in read.get(b, []) if t is not None] for b in order}
+        from pyspark.sql import functions as F
+
+        shape, mode = self.shape, self.options.output_mode
+        self.indexed = self.source.indexed(self.spark).cache()
+        judge = {b: self.marks.get(b - 1, 0) for b in self.source.batches}
+        order = sorted(self.source.batches)
+        whole = self._twin()
+        # what a stateful operator drops, measured (tests/test_check.py): a deduplication, the
+        # rows its input's watermark says are late; an aggregation, only when a column it
+        # groups by carries the watermark (a window over it, the column itself), and never in
+        # complete mode
+        judging = (shape.judged_by is not None and mode != "complete"
+                   and (shape.stateful == "dedup" or shape.keyed))  # fmt: skip
+        column = shape.watermark if shape.watermark in self.source.dataset.column_names else None
+        rule = self._rule(whole) if judging else None
+        when = F.unix_seconds(F.col(column)) if column else F.lit(None)
+        read: dict[int, list[int | None]] = {b: [] for b in order}
+        for row in self.indexed.select(BATCH, when.alias("t")).collect():
+            read[row[0]].append(row[1])
+        times = {b: [t for t in read[b] if t is not None] for b in order}
         dropped: dict[int, int | None] = dict.fromkeys(order, 0 if rule is None else None)
         picture = None
         if rule is not None and column is not None:
@@ -405,46 +417,80 @@ class Check:
                 picture.batches += [b] * len(times[b])
                 picture.times += times[b]
                 picture.dropped += late.tolist()
-        expected = self._expected(rule, judge, order)
+        if not judging:
+            expected = whole
+        elif shape.judged_by == "window":  # per (row, window): a group holds what it read open
+            expected = self._per_group(whole, judge, order)
+        elif column is not None:  # per row, by its event time: the rows the stream kept
+            marks = F.lit(0)
+            for b in order:
+                marks = F.when(F.col(BATCH) == b, F.lit(judge[b])).otherwise(marks)
+            expected = self._twin(kept=~F.coalesce(F.unix_seconds(column) <= marks, F.lit(False)))
+            if shape.keyed and shape.stateful == "aggregate" and mode == "append":
+                end, final = self._end_of(), max(self.marks.values(), default=0)
+                expected = [r for r in expected if end(r) <= final]  # the groups it closed
+        elif shape.moving:  # a watermark on current_timestamp(): DIFFER, as moving
+            expected = whole
+        else:
+            raise CannotCheck(f"the watermark's column {shape.watermark} is not a column of the "
+                              "input: the check cannot tell which rows were late")  # fmt: skip
+        self.indexed.unpersist()
         streamed = self._streamed()
         missing, unexpected = _differences(expected, streamed, self.options.tolerance)
         ran = sorted({int(p["batchId"]) for p in progress} | set(self.out))
-        batches = [BatchRecord(b, self.source.names(b), counts.get(b, 0), dropped.get(b, 0),
+        batches = [BatchRecord(b, self.source.names(b), len(read.get(b, [])), dropped.get(b, 0),
                                len(self.out.get(b, [])), self.marks.get(b - 1, 0))
                    for b in ran]  # fmt: skip
         known = list(dropped.values())
         total = None if None in known else sum(d or 0 for d in known)
         notes = []
-        if self.shape.watermark and rule is None and self.shape.stateful != "none":
-            notes.append(f"the watermark on {self.shape.watermark} does not drop rows here: "
-                         f"the {self.shape.stateful}'s keys do not hold it")  # fmt: skip
+        if shape.watermark and not judging and shape.stateful != "none":
+            why = ("complete mode keeps every group" if mode == "complete" else
+                   "the aggregation does not group by its column"
+                   if shape.stateful == "aggregate" and shape.judged_by else
+                   f"the {shape.stateful}'s input has not its column")  # fmt: skip
+            notes.append(f"the watermark on {shape.watermark} drops no rows here: {why}")
         return CheckResult(list(self.columns), streamed, expected, missing, unexpected, total,
-                           batches, progress, self.shape.moving, notes, picture)  # fmt: skip
+                           batches, progress, shape.moving, notes, picture)  # fmt: skip
 
-    def _expected(self, rule: Lateness | None, judge: dict[int, int],
-                  order: list[int]) -> list[tuple[Any, ...]]:  # fmt: skip
-        """The twin's result: the query over all the input, or per group over the input of the
-        batches that read it while it was open."""
-        whole = self._twin()
-        if rule is None:
-            return whole
+    def _rule(self, whole: list[tuple[Any, ...]]) -> Lateness:
+        """How the stream's operator judges a row late: by its event time, or by the end of the
+        last window holding it (the window's intervals from the plan as written, else from the
+        windows the query wrote)."""
+        if self.shape.judged_by == "event":
+            return Lateness("event")
+        if self.shape.window is not None:
+            return self.shape.window.lateness()
+        if self.shape.window_column is None:
+            raise CannotCheck("the result has no window column: keep it to check the query")
+        i = self.columns.index(self.shape.window_column)
+        spans = {(_seconds(r[i][0]), _seconds(r[i][1])) for r in whole if r[i] is not None}
+        if not spans:
+            return Lateness("window", 1)  # no window written: nothing to judge
+        length = next(iter(spans))[1] - next(iter(spans))[0]
+        starts = sorted({start for start, _ in spans})
+        slide = min(math.gcd(*[b - a for a, b in itertools.pairwise(starts)]) or length, length)
+        return Lateness("window", length, slide, starts[0] % slide)
+
+    def _per_group(self, whole: list[tuple[Any, ...]], judge: dict[int, int],
+                   order: list[int]) -> list[tuple[Any, ...]]:  # fmt: skip
+        """Per group (a window, an event time), the query over the input of the batches that
+        read it while it was open: their watermark (the one the batch before left) had not
+        reached its end. In append mode an aggregation writes the groups the last watermark
+        closed."""
         end = self._end_of()
-        last = order[-1]
 
         def open_until(e: int) -> int | None:  # the last batch that read rows into the group
             return max((b for b in order if judge[b] < e), default=None)
 
         final = max(self.marks.values(), default=0)
         closing = self.shape.stateful == "aggregate" and self.options.output_mode == "append"
+        # a group's rows are those of the batches up to the last that read it open; watermarks
+        # only rise, so that batch is one after which the watermark rose, or the last
+        steps = [b for b, after in itertools.pairwise(order) if judge[after] > judge[b]]
         out: list[tuple[Any, ...]] = []
-        prefixes: dict[int, list[tuple[Any, ...]]] = {last: whole}
-        for row in whole:
-            b = open_until(end(row))
-            if b is None or (closing and end(row) > final):
-                continue
-            if b not in prefixes:
-                prefixes[b] = self._twin(b)
-        for b, rows in prefixes.items():
+        for b in [*steps, order[-1]]:
+            rows = whole if b == order[-1] else self._twin(b)
             out += [r for r in rows if open_until(end(r)) == b
                     and not (closing and end(r) > final)]  # fmt: skip
         return out
@@ -452,24 +498,17 @@ class Check:
     def _end_of(self) -> Callable[[tuple[Any, ...]], int]:
         """Where a result row's group ends: its window's end, or its event time."""
         shape = self.shape
-        fields = self.columns
-        if shape.window is not None and shape.stateful == "aggregate":
-            from pyspark.sql.types import StructType
-
-            # the window struct is the column with fields start and end
-            for i, f in enumerate(self.schema.fields):
-                if isinstance(f.dataType, StructType) and f.dataType.fieldNames() == [
-                    "start",
-                    "end",
-                ]:
-                    return lambda row, i=i: _seconds(row[i][1])  # type: ignore[misc]
+        if shape.window_column is not None:
+            i = self.columns.index(shape.window_column)
+            return lambda row: _seconds(row[i][1])
+        if shape.judged_by == "window":
             raise CannotCheck("the result has no window column (a struct of start and end): "
                               "keep it to check the query")  # fmt: skip
         assert shape.watermark is not None
-        if shape.watermark not in fields:
+        if shape.watermark not in self.columns:
             raise CannotCheck(f"the result has no {shape.watermark} column, which keys its "
                               "state: keep it to check the query")  # fmt: skip
-        i = fields.index(shape.watermark)
+        i = self.columns.index(shape.watermark)
         return lambda row: _seconds(row[i])
 
     def _streamed(self) -> list[tuple[Any, ...]]:
@@ -478,17 +517,28 @@ class Check:
         mode = self.options.output_mode
         if mode == "complete":
             return list(self.out[order[-1]]) if order else []
-        if mode == "append":
+        if mode == "append" or self.shape.stateful == "none":  # update without state: append
             return [r for b in order for r in self.out[b]]
-        keys = [self.columns.index(k) for k in self.shape.keys if k in self.columns]
-        if not keys:
-            raise CannotCheck("update mode: the result has none of the columns its rows are "
-                              "updated by (the groupBy's): keep them to check it")  # fmt: skip
+        keys = [
+            k if k in self.columns or k != "window" else self.shape.window_column
+            for k in self.shape.keys
+        ]  # a window renamed in the result
+        missing = [k for k in keys if k not in self.columns]
+        if missing:
+            raise CannotCheck(f"update mode: the result has not the column(s) its rows are "
+                              f"updated by: {', '.join(map(str, missing))}: keep them to check "
+                              "it")  # fmt: skip
+        at = [self.columns.index(str(k)) for k in keys]
         last: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         for b in order:
             for r in self.out[b]:
-                last[tuple(r[i] for i in keys)] = r
+                last[tuple(r[i] for i in at)] = r
         return list(last.values())
+
+
+def source_of(given: Path | SyntheticInput, options: CheckOptions) -> Landed | Drawn:
+    """The input of a check, its options held to it (bad ones: one line, before Spark runs)."""
+    return Drawn(given, options) if isinstance(given, SyntheticInput) else Landed(given, options)
 
 
 def _seconds(value: Any) -> int:
@@ -533,7 +583,8 @@ def _differences(
         return row, ()
 
     def close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-        return all((math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=tolerance)
+        return all((math.isnan(x) and math.isnan(y))
+                   or math.isclose(x, y, rel_tol=tolerance, abs_tol=ABSOLUTE)
                    for x, y in zip(a, b, strict=True))  # fmt: skip
 
     groups: dict[Any, tuple[list[Any], list[Any]]] = {}
