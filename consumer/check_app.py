@@ -22,7 +22,7 @@ from consumer.commands import Command
 from consumer.errors import StreamFailed
 from consumer.inputs import FolderInput, SocketInput, SyntheticInput
 from consumer.output import OutputMode
-from consumer.testing import MODES, Check, CheckOptions, CheckResult, Query, folder_data
+from consumer.testing import MODES, Check, CheckOptions, CheckResult, Query, source_of
 from generator.errors import UsageError
 
 if TYPE_CHECKING:
@@ -50,10 +50,7 @@ class CheckConfig:
                              "function in it that makes the query)")  # fmt: skip
         if self.report is not None and self.report.is_dir():
             raise UsageError(f"--report {self.report} is a folder: give a file name")
-        if isinstance(self.data, Path):
-            folder_data(self.data)  # the folder says what it holds, and has files
-        elif self.data.rows is None:
-            raise UsageError("--synthetic needs --rows N: where the stream ends")
+        source_of(self.data, self.options)  # the input, and the options held to it
         object.__setattr__(self, "function", self._load())  # its own bugs: its traceback
 
     @property
@@ -65,14 +62,14 @@ class CheckConfig:
         """The user's function, from their file (its folder first on the import path, so the
         modules beside it import)."""
         path, name = self.where
-        spec = importlib.util.spec_from_file_location(f"_checked_{path.stem}", path)
+        spec = importlib.util.spec_from_file_location(path.stem, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        # as `python FILE.py` would: its folder on the path (for the query's run too), and the
+        # module known by its name (dataclasses and pickling look it up there)
         sys.path.insert(0, str(path.resolve().parent))
-        try:
-            spec.loader.exec_module(module)
-        finally:
-            sys.path.remove(str(path.resolve().parent))
+        sys.modules.setdefault(path.stem, module)
+        spec.loader.exec_module(module)
         function = getattr(module, name, None)
         if not callable(function):
             raise UsageError(f"{path} has no function {name}")
@@ -122,7 +119,7 @@ def _config(args: argparse.Namespace) -> CheckConfig:
 
 def run(spark: SparkSession, config: CheckConfig, out: TextIO | None = None) -> CheckResult:
     """Check the query; print what the check found; DIFFER fails the run (exit 1)."""
-    from pyspark.errors import AnalysisException
+    from pyspark.errors import AnalysisException, StreamingQueryException
 
     out = out if out is not None else sys.stdout
     assert config.function is not None
@@ -131,6 +128,9 @@ def run(spark: SparkSession, config: CheckConfig, out: TextIO | None = None) -> 
     except AnalysisException as exc:  # the query cannot run as a stream: Spark's own words
         reason = str(exc).strip().splitlines()[0]
         raise StreamFailed(f"Spark refuses the query as a stream: {reason}") from None
+    except StreamingQueryException as exc:  # it ran, and failed: Spark's first line
+        reason = str(exc).strip().splitlines()[0]
+        raise StreamFailed(f"the query failed: {reason}") from None
     for line in result.lines():
         print(line, file=out)
     if config.report is not None:

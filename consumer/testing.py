@@ -89,9 +89,10 @@ class CheckOptions:
         batches = math.ceil(total / per_batch)
         for k in self.restart_at:
             if k >= batches - 1:
+                each = f"{per_batch} {unit if per_batch > 1 else unit.removesuffix('s')}"
                 raise UsageError(f"--restart-at {k}: {what} make batches 0 to {batches - 1} "
-                                 f"({per_batch} {unit} a batch), and a restart needs a batch "
-                                 "after it")  # fmt: skip
+                                 f"({each} a batch), and a restart needs a batch after "
+                                 "it")  # fmt: skip
         return [(k + 1) * per_batch for k in self.restart_at] + [total]
 
 

@@ -247,6 +247,10 @@ def test_the_command_prints_the_verdict_last_and_writes_the_report(
                           "result of session windows") and err.count("\n") == 1  # fmt: skip
     assert main(["check", f"{job}:nope", str(sensor)]) == 2
     assert capsys.readouterr().err == f"consumer: error: {job} has no function nope\n"
+    assert main(["check", f"{job}:per_minute", str(sensor), "--restart-at", "7"]) == 2
+    assert capsys.readouterr().err == ("consumer: error: --restart-at 7: the folder's 8 files "
+                                       "make batches 0 to 7 (1 file a batch), and a restart "
+                                       "needs a batch after it\n")  # fmt: skip
 
 
 @pytest.mark.slow
