@@ -12,21 +12,28 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from consumer.arguments import add_files_per_trigger, add_input, one_input
+from consumer.arguments import add_input, one_input
 from consumer.commands import Command
 from consumer.errors import StreamFailed
 from consumer.inputs import FolderInput, SocketInput, SyntheticInput
 from consumer.output import OutputMode
 from consumer.testing import MODES, Check, CheckOptions, CheckResult, Query, source_of
 from generator.errors import UsageError
+from generator.options import positive_int
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+
+# the last line of a Python traceback inside Spark's message: `ValueError: ...`
+ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b.*:")
 
 
 class Disagrees(StreamFailed):
@@ -61,15 +68,29 @@ class CheckConfig:
     def _load(self) -> Query:
         """The user's function, from their file (its folder first on the import path, so the
         modules beside it import)."""
+        from pyspark import cloudpickle
+
         path, name = self.where
-        spec = importlib.util.spec_from_file_location(path.stem, path)
+        known = f"_checked_{path.stem}"  # a name of its own: never another module's
+        spec = importlib.util.spec_from_file_location(known, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        # as `python FILE.py` would: its folder on the path (for the query's run too), and the
-        # module known by its name (dataclasses and pickling look it up there)
-        sys.path.insert(0, str(path.resolve().parent))
-        sys.modules.setdefault(path.stem, module)
-        spec.loader.exec_module(module)
+        # as `python FILE.py` would: its folder on the path, here and in Spark's Python
+        # workers (started later, with this environment), and the module known by its name
+        # (dataclasses look it up there) but sent to the workers by value (they cannot import it)
+        folder = str(path.resolve().parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        if folder not in paths:
+            os.environ["PYTHONPATH"] = os.pathsep.join([folder, *filter(None, paths)])
+        sys.modules[known] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[known]
+            raise
+        cloudpickle.register_pickle_by_value(module)  # type: ignore[no-untyped-call]
         function = getattr(module, name, None)
         if not callable(function):
             raise UsageError(f"{path} has no function {name}")
@@ -91,7 +112,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    help="a folder landed by `generator files` (it says what it holds)")  # fmt: skip
     p.add_argument("--output-mode", choices=MODES, default="append",
                    help="the stream's output mode (default: append)")  # fmt: skip
-    add_files_per_trigger(p)
+    p.add_argument("--max-files-per-trigger", type=positive_int, metavar="N",
+                   help="a folder's files read per micro-batch (default: 1)")  # fmt: skip
     p.add_argument(
         "--restart-at",
         type=restart_points,
@@ -110,8 +132,12 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 def _config(args: argparse.Namespace) -> CheckConfig:
     mode: OutputMode = args.output_mode
-    options = CheckOptions(mode, args.max_files_per_trigger, args.restart_at)
     source = one_input(args)  # DIR or --synthetic, by the consumers' one rule
+    per_trigger = args.max_files_per_trigger
+    if isinstance(source, SyntheticInput) and per_trigger is not None:
+        raise UsageError("--max-files-per-trigger is for a folder: with --synthetic, give "
+                         "--max-records-per-batch N")  # fmt: skip
+    options = CheckOptions(mode, per_trigger or 1, args.restart_at)
     data = Path(source.directory) if isinstance(source, FolderInput) else source
     assert not isinstance(data, SocketInput)
     return CheckConfig(args.target, data, options, args.report)
@@ -128,9 +154,10 @@ def run(spark: SparkSession, config: CheckConfig, out: TextIO | None = None) -> 
     except AnalysisException as exc:  # the query cannot run as a stream: Spark's own words
         reason = str(exc).strip().splitlines()[0]
         raise StreamFailed(f"Spark refuses the query as a stream: {reason}") from None
-    except StreamingQueryException as exc:  # it ran, and failed: Spark's first line
-        reason = str(exc).strip().splitlines()[0]
-        raise StreamFailed(f"the query failed: {reason}") from None
+    except StreamingQueryException as exc:  # it ran, and failed: the error in its words
+        lines = str(exc).strip().splitlines()
+        errors = [line.strip() for line in lines if ERROR_LINE.match(line.strip())]
+        raise StreamFailed(f"the query failed: {(errors or lines)[-1]}") from None
     for line in result.lines():
         print(line, file=out)
     if config.report is not None:
@@ -150,7 +177,9 @@ def write_report(result: CheckResult, config: CheckConfig) -> None:
         "query": config.target,
         "input": config.data if isinstance(config.data, Path) else config.data.describe(),
         "output mode": o.output_mode,
-        "files per micro-batch": o.max_files_per_trigger,
+        "per micro-batch": f"{o.max_files_per_trigger} files"
+        if isinstance(config.data, Path)
+        else f"{config.data.max_records or 'all the'} rows",
         "restarted after batches": ", ".join(map(str, o.restart_at)) or "none",
         "dropped as late": "not known" if result.dropped_late is None else result.dropped_late,
     }

@@ -62,6 +62,7 @@ class Window:
 class Shape:
     stateful: Stateful
     watermark: str | None  # the event-time column of withWatermark
+    watermark_read: bool  # ... a column of the input as read (not one the query computed)
     # the column the stateful operator judges its input rows by, when it drops late ones: the
     # watermark's own (by event time) or a window over it (by the window's end)
     judged_by: Literal["event", "window"] | None
@@ -84,6 +85,10 @@ def _nodes(plan: Any) -> list[Any]:
     return out
 
 
+def _list(seq: Any) -> list[Any]:
+    return [seq.apply(i) for i in range(seq.size())]
+
+
 def _attributes(node: Any) -> list[tuple[str, dict[str, Any]]]:
     """A node's output columns: their names and metadata."""
     out = node.output()
@@ -95,7 +100,8 @@ def shape_of(spark: SparkSession, df: DataFrame) -> Shape:
     """The shape of the streaming query `df`."""
     execution = df._jdf.queryExecution()
     analyzed = execution.analyzed()
-    nodes = _nodes(analyzed)
+    # the stream's operators (not a static side's: a stream-static join's table)
+    nodes = [n for n in _nodes(analyzed) if n.isStreaming()]
     names = [str(n.getClass().getSimpleName()) for n in nodes]
     not_exact = next((why for cls, why in NOT_EXACT.items() if cls in names), None)
     for node, name in zip(nodes, names, strict=True):
@@ -105,8 +111,12 @@ def shape_of(spark: SparkSession, df: DataFrame) -> Shape:
                       if c in ("Aggregate", "Deduplicate")]  # fmt: skip
     if len(stateful_nodes) > 1:
         not_exact = not_exact or "two stateful operators, one over the other"
-    watermark = next((str(n.eventTime().name()) for n, c in zip(nodes, names, strict=True)
-                      if c == "EventTimeWatermark"), None)  # fmt: skip
+    marks = [n for n, c in zip(nodes, names, strict=True) if c == "EventTimeWatermark"]
+    watermark = str(marks[0].eventTime().name()) if marks else None
+    # a watermark on a column the source gives, unchanged (not one the query computed)
+    read = {int(a.exprId().id()) for n, c in zip(nodes, names, strict=True)
+            if c.startswith("StreamingRelation") for a in _list(n.output())}  # fmt: skip
+    given = bool(marks) and int(marks[0].eventTime().exprId().id()) in read
     result = _attributes(analyzed)
     if any(SESSION_WINDOW in meta for _, meta in result) or any(
         SESSION_WINDOW in meta for n, _ in stateful_nodes for _, meta in _attributes(n)
@@ -128,7 +138,7 @@ def shape_of(spark: SparkSession, df: DataFrame) -> Shape:
         keyed = any(DELAY in meta for _, meta in _key_attributes(top, kind))
     window_column = next((name for name, meta in result if TIME_WINDOW in meta), None)
     window = _window(spark, json.loads(execution.logical().toJSON()))
-    return Shape(stateful, watermark, judged_by, keyed, window, window_column, keys,
+    return Shape(stateful, watermark, given, judged_by, keyed, window, window_column, keys,
                  _moving(nodes, names), not_exact)  # fmt: skip
 
 

@@ -385,10 +385,16 @@ class Check:
         return [_plain(r) for r in self.query(rows.drop(BATCH)).collect()]
 
     def _judge(self, progress: list[dict[str, Any]]) -> CheckResult:
+        self.indexed = self.source.indexed(self.spark).cache()
+        try:
+            return self._held(progress)
+        finally:
+            self.indexed.unpersist()
+
+    def _held(self, progress: list[dict[str, Any]]) -> CheckResult:
         from pyspark.sql import functions as F
 
         shape, mode = self.shape, self.options.output_mode
-        self.indexed = self.source.indexed(self.spark).cache()
         judge = {b: self.marks.get(b - 1, 0) for b in self.source.batches}
         order = sorted(self.source.batches)
         whole = self._twin()
@@ -398,7 +404,7 @@ class Check:
         # complete mode
         judging = (shape.judged_by is not None and mode != "complete"
                    and (shape.stateful == "dedup" or shape.keyed))  # fmt: skip
-        column = shape.watermark if shape.watermark in self.source.dataset.column_names else None
+        column = shape.watermark if shape.watermark_read else None  # the input's own
         rule = self._rule(whole) if judging else None
         when = F.unix_seconds(F.col(column)) if column else F.lit(None)
         read: dict[int, list[int | None]] = {b: [] for b in order}
@@ -435,7 +441,6 @@ class Check:
         else:
             raise CannotCheck(f"the watermark's column {shape.watermark} is not a column of the "
                               "input: the check cannot tell which rows were late")  # fmt: skip
-        self.indexed.unpersist()
         streamed = self._streamed()
         missing, unexpected = _differences(expected, streamed, self.options.tolerance)
         ran = sorted({int(p["batchId"]) for p in progress} | set(self.out))
@@ -470,7 +475,8 @@ class Check:
             return Lateness("window", 1)  # no window written: nothing to judge
         length = next(iter(spans))[1] - next(iter(spans))[0]
         starts = sorted({start for start, _ in spans})
-        slide = min(math.gcd(*[b - a for a, b in itertools.pairwise(starts)]) or length, length)
+        # exact when the slide divides the length, as Spark's own examples have it
+        slide = math.gcd(length, *[b - a for a, b in itertools.pairwise(starts)])
         return Lateness("window", length, slide, starts[0] % slide)
 
     def _per_group(self, whole: list[tuple[Any, ...]], judge: dict[int, int],

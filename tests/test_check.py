@@ -212,6 +212,18 @@ def sampled(df):
     return df.filter(F.rand() < 0.5)
 
 
+def fahrenheit(celsius):
+    return celsius * 9 / 5 + 32
+
+
+def with_udf(df):  # a function of the file's own, sent to Spark's workers
+    return df.select("device_id", F.udf(fahrenheit, "double")("temperature").alias("f"))
+
+
+def failing(df):
+    return df.select(F.udf(lambda t: 1 / 0, "double")("temperature").alias("x"))
+
+
 def sessions(df):
     return (df.withWatermark("event_time", "20 seconds")
             .groupBy(F.session_window("event_time", "30 seconds")).count())
@@ -242,6 +254,11 @@ def test_the_command_prints_the_verdict_last_and_writes_the_report(
     out, err = capsys.readouterr()
     assert err.startswith("consumer: error: the same query without streaming does not give the "
                           "result of session windows") and err.count("\n") == 1  # fmt: skip
+    assert main(["check", f"{job}:with_udf", str(sensor), "--max-files-per-trigger", "4"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("agree: 800 rows")
+    assert main(["check", f"{job}:failing", str(sensor), "--max-files-per-trigger", "8"]) == 1
+    out, err = capsys.readouterr()
+    assert err == "consumer: the query failed: ZeroDivisionError: division by zero\n", err
     assert main(["check", f"{job}:nope", str(sensor)]) == 2
     assert capsys.readouterr().err == f"consumer: error: {job} has no function nope\n"
     assert main(["check", f"{job}:per_minute", str(sensor), "--restart-at", "7"]) == 2
@@ -252,17 +269,26 @@ def test_the_command_prints_the_verdict_last_and_writes_the_report(
 
 @pytest.mark.slow
 def test_python_m_consumer_check_in_a_terminal(sensor: Path, tmp_path: Path) -> None:
-    """As a person runs it: a process with a cold JVM, the job file beside it."""
+    """As a person runs it: a process with a cold JVM, from another folder than the job's, the
+    job importing a module of its own beside it (Spark's Python workers import it too)."""
     import os
     import subprocess
     import sys
 
     from tests.conftest import REPO
 
-    (tmp_path / "job.py").write_text(JOB)
-    done = subprocess.run([sys.executable, "-m", "consumer", "check", "job.py:per_minute",
-                           str(sensor), "--restart-at", "3"], cwd=tmp_path, timeout=300,
-                          capture_output=True, text=True,
+    (tmp_path / "units.py").write_text("def fahrenheit(celsius):\n    return celsius * 1.8 + 32\n")
+    (tmp_path / "job.py").write_text(
+        "from pyspark.sql import functions as F\n"
+        "from units import fahrenheit\n\n\n"
+        "def per_minute(df):\n"
+        "    hot = df.withColumn('f', F.udf(lambda c: fahrenheit(c), 'double')('temperature'))\n"
+        "    return (hot.withWatermark('event_time', '20 seconds')\n"
+        "            .groupBy(F.window('event_time', '1 minute'), 'status').agg(F.avg('f')))\n"
+    )  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "consumer", "check",
+                           f"{tmp_path / 'job.py'}:per_minute", str(sensor), "--restart-at", "3"],
+                          cwd=REPO, timeout=300, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # nothing of Spark's: no log line at the restart
@@ -304,6 +330,8 @@ def test_the_command_checks_the_synthetic_source(
              "--late-fraction", "0.15", "--max-lateness", "240"]  # fmt: skip
     assert main(["check", f"{job}:per_minute", *drawn, "--restart-at", "1"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("agree: ")
+    assert main(["check", f"{job}:per_minute", *drawn, "--max-files-per-trigger", "2"]) == 2
+    assert "--max-files-per-trigger is for a folder" in capsys.readouterr().err
     assert main(["check", f"{job}:per_minute", "--synthetic"]) == 2
     assert (
         capsys.readouterr().err == "consumer: error: --synthetic needs --rows N: where the "
@@ -336,16 +364,17 @@ def per_status_late(df: Any) -> Any:  # a watermark, a groupBy without it: nothi
     return df.withWatermark("event_time", "20 seconds").groupBy("status").count()
 
 
-def with_static(df: Any) -> Any:  # a stream-static join holds no state
-    statuses = df.sparkSession.createDataFrame([("ok", 1), ("warn", 2)], "status STRING, level INT")
-    return df.join(statuses, "status")
+def with_static(df: Any) -> Any:  # a stream-static join holds no state (its table's does not count)
+    statuses = df.sparkSession.createDataFrame([("ok", 1), ("warn", 2), ("ok", 3)],
+                                               "status STRING, level INT")  # fmt: skip
+    return df.join(statuses.groupBy("status").count(), "status")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("query", "mode"),
     [(renamed_after, "append"), (renamed, "update"), (window_first, "append"),
-     (dedup_by_reading, "append"), (per_status_late, "update"), (with_static, "append")],
+     (dedup_by_reading, "append"), (per_status_late, "update"), (with_static, "update")],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )  # fmt: skip
 def test_shapes_the_plan_as_written_hides_agree(
