@@ -4,20 +4,24 @@ streaming on the rows the stream was entitled to use (docs/testing.md, "Check yo
 `check_query(spark, query, folder)` runs `query` (a function from the folder's streaming
 DataFrame to a DataFrame) as a stream over the landed folder, `availableNow`, N files a
 micro-batch, into a sink that keeps each batch's rows; then runs the same function over the
-files as a static table: its twin. The rule, found by experiment on the pinned Spark:
+files as a static table: its twin. The rule, found by experiment on the pinned Spark (the
+table in docs/testing.md):
 
-- Without a stateful operator that judges lateness (stateless queries, aggregations without a
-  watermark, complete mode), the twin is the query over all the files: for append the rows the
-  stream emitted, for update the last row per key, for complete the last table.
-- With one (a window over the watermark's column, a groupBy or dropDuplicates keyed by it), a
-  group holds the rows read while it was open: those of every batch whose watermark (the one
-  the batch before left, from the progress; the files of each batch, from the checkpoint) had
-  not reached the group's end (a window's end, an event time). Its twin is the query over the
-  files of the batches up to the last such one. In append mode, an aggregation emits the groups
-  the last watermark closed.
+- Where the stream drops nothing (stateless queries, an aggregation not grouped by the
+  watermark's column, complete mode, no watermark), the twin is the query over all the rows:
+  for append the rows the stream emitted, for update the last row per key, for complete the
+  last table.
+- A window over the watermark's column drops a row per window: a window holds the rows read
+  while it was open, by every batch whose watermark (the one the batch before left, from the
+  progress) had not reached its end. Its twin is the query over the rows of the batches up to
+  the last such one (the input of each batch, from the checkpoint or the offsets).
+- A deduplication, and an aggregation grouped by the event time itself (or a window made
+  before the groupBy), drop a row whose event time the watermark of the batch before has
+  reached: the twin is the query over the rows not late.
+- In append mode an aggregation emits the groups the last watermark closed.
 
 The stateful operators whose result the twin does not give (joins of two streams, session
-windows, state of one's own) are refused: their answer keys check them.
+windows, state of one's own, limits) are refused: answer keys check them.
 """
 
 from __future__ import annotations
