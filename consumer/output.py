@@ -244,6 +244,18 @@ def _between_batches(queries: Sequence[StreamingQuery], patience: float = 3.0) -
         time.sleep(0.002)
 
 
+# the last line of a Python traceback inside Spark's message: `ValueError: ...`
+ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b.*:")
+
+
+def failure_line(message: str) -> str:
+    """A failed query's message in one line: a Python error's own last line (a UDF's
+    `ZeroDivisionError: division by zero`), else Spark's first."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if ERROR_LINE.match(line)]
+    return (errors or lines or ["failed"])[-1 if errors else 0]
+
+
 def await_all(
     queries: Sequence[StreamingQuery],
     timeout: float | None,
@@ -308,6 +320,5 @@ def await_all(
             refused = re.search(r"SourceOptionError: (.+)", str(failure))
             if refused:  # the synthetic source refused an option (a restart that changed it)
                 raise UsageError(refused.group(1).strip())
-            first = str(failure).strip().splitlines()[0] if str(failure).strip() else "failed"
-            raise StreamFailed(f"query {q.name} failed: {first}")
+            raise StreamFailed(f"query {q.name} failed: {failure_line(str(failure))}")
     return outcome

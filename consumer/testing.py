@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consumer.inputs import SyntheticInput
-from consumer.output import OutputMode
+from consumer.output import JavaErrorInBatch, OutputMode, await_all
 from consumer.plan import Shape, shape_of
 from consumer.report.log import Picture
 from consumer.report.spark_state import files_per_batch, watermarks
@@ -365,13 +365,22 @@ class Check:
         self.columns, self.schema = result.columns, result.schema
 
         def keep(batch: DataFrame, batch_id: int) -> None:  # a replayed batch replaces itself
-            self.out[batch_id] = [_plain(r) for r in batch.collect()]
+            from py4j.protocol import Py4JJavaError
+
+            try:
+                self.out[batch_id] = [_plain(r) for r in batch.collect()]
+            except Py4JJavaError as exc:  # cut short by a stop: said so Spark reads it right
+                raise JavaErrorInBatch(exc) from None
 
         writer = (result.writeStream.queryName("checked").foreachBatch(keep)
                   .outputMode(self.options.output_mode))  # fmt: skip
         q = (writer.option("checkpointLocation", str(checkpoint))
              .trigger(availableNow=True).start())  # fmt: skip
-        q.awaitTermination()
+        # as every consumer waits: a Ctrl-C stops the query cleanly, a failure is one line
+        level = self.spark.sparkContext._jvm.org.apache.logging.log4j.LogManager  # type: ignore[union-attr]
+        quiet = (self.spark, str(level.getRootLogger().getLevel().toString()))
+        if await_all([q], None, quiet_stop=quiet).startswith("interrupted"):
+            raise KeyboardInterrupt
         return [json.loads(p.json) for p in q.recentProgress]
 
     # --- the twin and the verdict -------------------------------------------------------------

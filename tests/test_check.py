@@ -258,7 +258,7 @@ def test_the_command_prints_the_verdict_last_and_writes_the_report(
     assert capsys.readouterr().out.splitlines()[-1].startswith("agree: 800 rows")
     assert main(["check", f"{job}:failing", str(sensor), "--max-files-per-trigger", "8"]) == 1
     out, err = capsys.readouterr()
-    assert err == "consumer: the query failed: ZeroDivisionError: division by zero\n", err
+    assert err == "consumer: query checked failed: ZeroDivisionError: division by zero\n", err
     assert main(["check", f"{job}:nope", str(sensor)]) == 2
     assert capsys.readouterr().err == f"consumer: error: {job} has no function nope\n"
     assert main(["check", f"{job}:per_minute", str(sensor), "--restart-at", "7"]) == 2
@@ -396,3 +396,57 @@ def test_a_filter_on_groups_in_update_mode_is_caught(spark: Any, sensor: Path) -
     passed the filter once and outgrew it stays in the sink with its old value."""
     result = check_query(spark, renamed_after, sensor, output_mode="update")
     assert not result.agree and result.unexpected and not result.missing
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_check_cleanly_without_a_verdict(tmp_path: Path) -> None:
+    """Ctrl-C as a terminal sends it, while the stream runs: one line, no Java stack (a batch
+    cut short is told to Spark as a stop), exit 1: a check that did not finish never agrees."""
+    import os
+    import pty
+    import select
+    import signal
+    import sys
+    import time
+
+    from generator.files import FilesConfig, run
+    from tests.conftest import REPO
+
+    run(FilesConfig(tmp_path / "many", "sensor", seed=1, rows_per_file=100, interval=0,
+                    files=60, quiet=True))  # fmt: skip
+    started = tmp_path / "started"
+    (tmp_path / "job.py").write_text(
+        "from pyspark.sql import functions as F\n\n\n"
+        "def per_minute(df):\n"
+        f"    open({str(started)!r}, 'w').close()\n"
+        "    return (df.withWatermark('event_time', '20 seconds')\n"
+        "            .groupBy(F.window('event_time', '1 minute')).count())\n"
+    )  # fmt: skip
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command, on a terminal
+        os.chdir(REPO)
+        job = f"{tmp_path / 'job.py'}:per_minute"
+        os.execv(sys.executable, [sys.executable, "-m", "consumer", "check", job,
+                                  str(tmp_path / "many")])  # fmt: skip
+    said, sent, deadline = b"", None, time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if sent is None and started.exists():
+            time.sleep(3)  # batches under way
+            os.kill(pid, signal.SIGINT)
+            sent = time.monotonic()
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            said += chunk
+    _, status = os.waitpid(pid, 0)
+    text = said.decode(errors="replace").replace("\r\n", "\n")
+    assert sent is not None, text
+    assert os.waitstatus_to_exitcode(status) == 1, text
+    assert text.endswith("consumer: interrupted: stopping\n"
+                         "consumer: the check did not finish: no verdict\n"), text  # fmt: skip
+    assert "Exception" not in text and "agree" not in text
