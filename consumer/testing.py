@@ -566,12 +566,6 @@ def _seconds(value: Any) -> int:
     return int(value.timestamp()) if isinstance(value, dt.datetime) else int(value)
 
 
-def _local(uri: str) -> str:
-    from urllib.parse import unquote, urlparse
-
-    return str(Path(unquote(urlparse(uri).path)).resolve())
-
-
 def _plain(row: Any) -> tuple[Any, ...]:
     """A Row as nested tuples (a struct's fields in order)."""
     return tuple(_plain(v) if isinstance(v, tuple) else v for v in row)
