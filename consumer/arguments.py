@@ -21,7 +21,7 @@ from consumer.session import LOG_LEVELS, SessionConfig
 from generator.clock import event_time_of
 from generator.datasets import DATASETS, get_dataset
 from generator.errors import UsageError
-from generator.manifest import MANIFEST, held_to
+from generator.manifest import MANIFEST, held_to, landed_format
 from generator.options import (
     add_event_time_arguments,
     client_port,
@@ -93,9 +93,9 @@ def add_input(
     if dataset is not None and ("folder" in kinds or "socket" in kinds):
         p.add_argument(
             "--format",
-            choices=("csv", "json"),
-            default="csv",
-            help="what the generator wrote: csv (default) or json (JSON lines)",
+            choices=("csv", "json", "debezium"),
+            help="what the generator wrote: csv, json (JSON lines) or debezium (a change "
+            "feed's envelopes); default: a folder's own, from its manifest; else csv",
         )
     if "folder" in kinds:
         add_files_per_trigger(p)
@@ -184,7 +184,8 @@ def folder_input(args: argparse.Namespace, directory: str, dataset: str = "") ->
     return FolderInput(
         directory=directory,
         dataset=found if found is not None else get_dataset(args.default_dataset),
-        format=getattr(args, "format", "csv"),  # a fixed data set is landed as CSV
+        # a folder's own format unless one is named; a fixed data set is landed as CSV
+        format=getattr(args, "format", None) or landed_format(Path(directory)) or "csv",
         max_files_per_trigger=args.max_files_per_trigger,
         clean_source=args.clean_source or "off",
         archive_dir=args.archive_dir,
@@ -211,7 +212,7 @@ def socket_input(args: argparse.Namespace) -> SocketInput:
         dataset=get_dataset(args.dataset or args.default_dataset),
         host=args.host,
         port=args.port,
-        format=args.format,
+        format=args.format or "csv",
         connect_timeout=getattr(args, "connect_timeout", 60.0),
     )
 

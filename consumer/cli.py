@@ -21,6 +21,7 @@ from consumer import (
     retail_app,
     sessions_app,
     socket_app,
+    upsert_app,
     verify,
     watermark_app,
 )
@@ -44,6 +45,7 @@ COMMANDS: tuple[Command, ...] = (
     report.COMMAND,
     verify.COMMAND,
     check_app.COMMAND,
+    upsert_app.COMMAND,
 )
 
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 CleanSource = Literal["off", "archive", "delete"]
 Watch = Callable[[], None] | None
-FORMATS = ("csv", "json")
+FORMATS = ("csv", "json", "debezium")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class SocketInput:
     connect_timeout: float = 60.0
 
     def __post_init__(self) -> None:
-        held("--format", one_of(*FORMATS), self.format)
+        held("--format", one_of("csv", "json"), self.format)
         held("--port", client_port, self.port)
         held("--connect-timeout", positive_float, self.connect_timeout)
 

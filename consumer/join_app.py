@@ -269,7 +269,7 @@ def _join_config(args: argparse.Namespace) -> JoinConsumerConfig:
         click_watermark=args.click_watermark,
         within=args.within,
         check=args.check,
-        format=args.format,
+        format=args.format or "csv",
         max_files_per_trigger=args.max_files_per_trigger,
         run=arguments.run_options(args),
     )
@@ -277,7 +277,7 @@ def _join_config(args: argparse.Namespace) -> JoinConsumerConfig:
 
 def _enrich_config(args: argparse.Namespace) -> EnrichConsumerConfig:
     return EnrichConsumerConfig(Path(args.directory), how=args.how, check=args.check,
-                                format=args.format,
+                                format=args.format or "csv",
                                 max_files_per_trigger=args.max_files_per_trigger,
                                 run=arguments.run_options(args))  # fmt: skip
 

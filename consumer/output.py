@@ -84,15 +84,18 @@ def start(
     checkpoint_suffix: str = "",
     labelled: bool = False,
     lines: BatchPrinter | None = None,
+    batch: Callable[[DataFrame, int], None] | None = None,
 ) -> StreamingQuery:
     """Start `df` as query `name` into the configured sink; `modes`: the output modes its query
     allows, the first being its default. `labelled`: one of several queries of a run, whose
     console tables say which query they are. `lines`: the run's line per batch, which each
-    console table follows."""
+    console table follows. `batch`: the consumer's own sink, each micro-batch handed to it."""
     from consumer.session import is_remote
 
     writer = df.writeStream.outputMode(output.mode(modes)).queryName(name)
-    if output.target == "console" and not is_remote(df.sparkSession):
+    if batch is not None:
+        writer = writer.foreachBatch(batch)
+    elif output.target == "console" and not is_remote(df.sparkSession):
         # Spark's console sink prints from the JVM, while the line per batch comes from a
         # listener a little later: after the next batch's table. Two queries' tables would
         # interleave, each "Batch: 0", unlabelled. The same table printed here is in order,
@@ -101,7 +104,7 @@ def start(
                                                     labelled, lines))  # fmt: skip
     else:
         writer = writer.format(output.target)
-    if output.target == "console":
+    if output.target == "console" and batch is None:
         writer = writer.option("numRows", output.num_rows).option("truncate", output.truncate)
     if output.sink in FILE_SINKS:
         assert output.path is not None
@@ -141,6 +144,21 @@ class JavaErrorInBatch(Exception):
         super().__init__(f"py4j.protocol.Py4JJavaError: {call}\n: " + "\nCaused by: ".join(chain))
 
 
+def in_batch(function: Callable[[DataFrame, int], None]) -> Callable[[DataFrame, int], None]:
+    """A `foreachBatch` function whose Java errors Spark can tell a stop from
+    (`JavaErrorInBatch`)."""
+
+    def batch(df: DataFrame, batch_id: int) -> None:
+        from py4j.protocol import Py4JJavaError
+
+        try:
+            function(df, batch_id)
+        except Py4JJavaError as exc:
+            raise JavaErrorInBatch(exc) from None
+
+    return batch
+
+
 def _console_table(name: str, num_rows: int, truncate: bool, labelled: bool,
                    lines: BatchPrinter | None) -> Callable[[DataFrame, int], None]:  # fmt: skip
     """A console sink's table, as Spark prints it (with the query's name beside the batch when
@@ -149,15 +167,8 @@ def _console_table(name: str, num_rows: int, truncate: bool, labelled: bool,
 
     shown = [-1]  # the batch last shown by this process
 
+    @in_batch
     def show(batch: DataFrame, batch_id: int) -> None:
-        from py4j.protocol import Py4JJavaError
-
-        try:
-            _show(batch, batch_id)
-        except Py4JJavaError as exc:
-            raise JavaErrorInBatch(exc) from None
-
-    def _show(batch: DataFrame, batch_id: int) -> None:
         # the whole batch read once, as Spark's console sink reads it (a show alone would read
         # only the rows it shows, and the batch's input count would say so), kept for the show
         batch.persist()

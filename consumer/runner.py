@@ -40,6 +40,8 @@ class Stream:
     others: tuple[Input, ...] = ()  # more inputs of one query (a join's other side)
     late: Lateness | None = None  # event-time queries: which rows the watermark drops
     about: tuple[tuple[str, str], ...] = ()  # the query's own settings, for the report
+    # a sink of the consumer's own: each micro-batch and its id (foreachBatch)
+    batch: Callable[[DataFrame, int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ def _run(
                         wait_for_folder(other.directory, err, timeout)
                 df = s.query(s.source.frame(spark), *(o.frame(spark) for o in s.others))
                 return start(df, output, modes, s.name, s.checkpoint_suffix,
-                             labelled=len(streams) > 1, lines=lines)  # fmt: skip
+                             labelled=len(streams) > 1, lines=lines, batch=s.batch)  # fmt: skip
 
             if isinstance(s.source, FolderInput):  # --timeout bounds the wait for it too
                 wait_for_folder(s.source.directory, err, timeout)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from generator.spec import Dataset
+from generator.spec import CHANGE_COLUMNS, Dataset
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -157,6 +157,30 @@ def struct_type(dataset: Dataset) -> StructType:
     return StructType.fromJson(dataset.schema_json())
 
 
+def debezium_struct(dataset: Dataset) -> StructType:
+    """The schema of a change feed's Debezium envelope (schemas off)."""
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    row = StructType([f for f in struct_type(dataset).fields if f.name not in CHANGE_COLUMNS])
+    source = StructType([StructField("connector", StringType()), StructField("ts_ms", LongType()),
+                         StructField("seq", LongType())])  # fmt: skip
+    return StructType([StructField("before", row), StructField("after", row),
+                       StructField("source", source), StructField("op", StringType()),
+                       StructField("ts_ms", LongType())])  # fmt: skip
+
+
+def debezium_rows(envelopes: DataFrame, dataset: Dataset) -> DataFrame:
+    """Envelopes as the change feed's rows: op, seq, ts, then each column from `after`, or from
+    `before` for a delete."""
+    from pyspark.sql import functions as F
+
+    deleted = F.col("op") == "d"
+    table = [F.when(deleted, F.col(f"before.{c.name}")).otherwise(F.col(f"after.{c.name}"))
+             .alias(c.name) for c in dataset.table_columns]  # fmt: skip
+    return envelopes.select("op", F.col("source.seq").alias("seq"),
+                            F.timestamp_millis("ts_ms").alias("ts"), *table)  # fmt: skip
+
+
 def split_value(value: Column, dataset: Dataset, fmt: str = "csv") -> list[Column]:
     """A socket line's `value` as the data set's typed columns: split on commas, or parsed as
     a JSON object."""
@@ -199,7 +223,14 @@ def read_csv_stream(
     options: dict[str, str] | None = None,
 ) -> DataFrame:
     """A file stream of a data set: its schema, its header default (CSV), N files a batch;
-    CSV files, or JSON lines with `fmt="json"`; more reader `options` (cleanSource ...)."""
+    CSV files, JSON lines with `fmt="json"`, or a change feed's Debezium envelopes with
+    `fmt="debezium"` (read as the feed's rows); more reader `options` (cleanSource ...)."""
+    if fmt == "debezium":
+        reader = spark.readStream.format("json").schema(debezium_struct(dataset))
+        for key, value in (options or {}).items():
+            reader = reader.option(key, value)
+        frame = reader.option("maxFilesPerTrigger", max_files_per_trigger).load(folder)
+        return debezium_rows(frame, dataset)
     reader = spark.readStream.format(fmt).schema(struct_type(dataset))
     if fmt == "csv":
         reader = reader.options(**csv_options(dataset))

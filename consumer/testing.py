@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consumer.inputs import SyntheticInput
-from consumer.output import JavaErrorInBatch, OutputMode, await_all
+from consumer.output import OutputMode, await_all, in_batch
 from consumer.plan import Shape, shape_of
 from consumer.report.log import Picture
 from consumer.report.spark_state import files_per_batch, watermarks
@@ -364,13 +364,9 @@ class Check:
                               "(docs/answer-keys.md)")  # fmt: skip
         self.columns, self.schema = result.columns, result.schema
 
+        @in_batch  # cut short by a stop: said so Spark reads it right
         def keep(batch: DataFrame, batch_id: int) -> None:  # a replayed batch replaces itself
-            from py4j.protocol import Py4JJavaError
-
-            try:
-                self.out[batch_id] = [_plain(r) for r in batch.collect()]
-            except Py4JJavaError as exc:  # cut short by a stop: said so Spark reads it right
-                raise JavaErrorInBatch(exc) from None
+            self.out[batch_id] = [_plain(r) for r in batch.collect()]
 
         writer = (result.writeStream.queryName("checked").foreachBatch(keep)
                   .outputMode(self.options.output_mode))  # fmt: skip

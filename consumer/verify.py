@@ -140,8 +140,10 @@ def expected_rows(folders: list[Path]) -> tuple[Counter[Row], int, list[str], Da
         if len(data) != entry.bytes or zlib.crc32(data) != entry.crc32:
             damaged.append(str(path))
             continue
-        landed = read_landed(pa.py_buffer(data), dataset, entry.header, format_of(entry.file))
-        if format_of(entry.file) == "csv":
+        landed = read_landed(
+            pa.py_buffer(data), dataset, entry.header, format_of(entry.file, entry.format)
+        )
+        if format_of(entry.file, entry.format) == "csv":
             landed = _empty_as_null(landed)
         rows += _rows(landed, dataset)
     return rows, len(entries), damaged, dataset

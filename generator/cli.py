@@ -57,9 +57,11 @@ PROG = "generator"
 def add_format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
-        choices=("csv", "json"),
+        choices=("csv", "json", "debezium"),
         default="csv",
-        help="csv (default) or json: JSON lines, one object per row, the same columns and types",
+        help="csv (default); json: JSON lines, one object per row, the same columns and types; "
+        "debezium: a change feed's rows in Debezium's JSON envelope (before, after, op, ts_ms, "
+        "source.seq)",
     )
 
 

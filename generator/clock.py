@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Protocol
 
 from generator import options
@@ -29,6 +29,8 @@ class _Declared(Protocol):
     def name(self) -> str: ...
     @property
     def event_time_column(self) -> str | None: ...
+    @property
+    def changes(self) -> object: ...
 
 
 TRUTH_WINDOW = 60  # seconds: the windows of _truth.jsonl
@@ -118,14 +120,31 @@ class EventTime:
         return [self.spell(f.name) for f in fields(self) if f.compare and getattr(
             self, f.name) != getattr(default, f.name)]  # fmt: skip
 
-    def check_for(self, dataset: _Declared) -> None:
-        """Event-time options on a data set without an event-time column are a mistake."""
+    def check_for(self, dataset: _Declared, delivers: bool = False) -> None:
+        """Event-time options on a data set without an event-time column are a mistake. A
+        change feed's clock is its commit time: late changes do not apply, and `disorder`
+        means delivering changes out of commit order, which only a front end that `delivers`
+        (files) does."""
         given = self.given()
         if dataset.event_time_column is None and given:
             raise UsageError(
                 f"{given[0]} is for data sets with an event-time column (sensor), "
                 f"not {dataset.name!r}"
             )
+        if dataset.changes is None:
+            return
+        if self.late_fraction or self.max_lateness:
+            name = self.spell("late_fraction" if self.late_fraction else "max_lateness")
+            disorder = self.spell("disorder")
+            raise UsageError(f"{name} does not apply to a change feed: its ts is the commit "
+                             f"time; {disorder} delivers changes out of order")  # fmt: skip
+        if self.disorder and not delivers:
+            raise UsageError(f"{self.spell('disorder')} on a change feed delivers changes out of "
+                             "commit order across files: `generator files` does it")  # fmt: skip
+
+    def commit_clock(self, rows_per_second: float, now: dt.datetime | None = None) -> Clock:
+        """A change feed's clock: commit times in order (`disorder` is the delivery's)."""
+        return replace(self.clock(rows_per_second, now), disorder=0.0)
 
     def clock(self, rows_per_second: float, now: dt.datetime | None = None) -> Clock:
         """The clock of a run that makes `rows_per_second` rows per real second."""

@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 DATASET_NAMES = ("person", "retail", "counter", "sensor", "impressions", "clicks", "customers",
-                 "orders", "activity", "words")  # fmt: skip
+                 "orders", "activity", "words", "customer_changes")  # fmt: skip
 BUNDLE_NAMES = ("ads", "shop")
 _CONSTANTS = {name.upper(): name for name in DATASET_NAMES}  # PERSON, RETAIL, ...
 

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from generator.changes import Feed, Slots
 from generator.clock import Clock
 from generator.errors import UsageError
 from generator.naming import day_of
@@ -42,7 +43,7 @@ _DAY_BLOCK = 1024  # day sizes are drawn this many days at a time
 # tag is here, those of linked.py and resend.py too: a tag used for two purposes would draw the
 # same numbers for both. A new tag takes the next number; an old one never changes (the bytes
 # of every seed would).
-POOLS, PLAN, COLUMN, PICKS, SIZES, FOLLOW, RESEND = 0, 1, 2, 3, 4, 5, 6
+POOLS, PLAN, COLUMN, PICKS, SIZES, FOLLOW, RESEND, CHANGES, DELIVERY = 0, 1, 2, 3, 4, 5, 6, 7, 8
 _LEVELS: dict[Level, int] = {"row": 0, "group": 1}
 
 
@@ -106,6 +107,11 @@ class Engine:
         self._group_starts: dict[int, int] = {0: 0}
         self._layouts: OrderedDict[int, Layout] = OrderedDict()
         self._tables: OrderedDict[int, pa.Table] = OrderedDict()
+        self._feed: Feed | None = None  # a change feed: the table each segment starts from
+        if dataset.changes is not None:
+            self._feed = Feed(dataset, self.schema, np.random.default_rng([seed, CHANGES]))
+            self._slots: dict[int, Slots] = {0: self._feed.initial()}
+            self._slots_lock = threading.Lock()
 
     # --- the sequence ---------------------------------------------------------------------------
 
@@ -224,11 +230,26 @@ class Engine:
             if cached is not None:
                 return cached
             layout = self._layout(s)
-        table = self._draw(layout)
+        table = self._draw(layout) if self._feed is None else self._changes(s, layout)
         with self._lock:
             self._tables[s] = table
             while len(self._tables) > 4:
                 self._tables.popitem(last=False)
+        return table
+
+    def _changes(self, s: int, layout: Layout) -> pa.Table:
+        """Segment s of a change feed: its fresh rows made changes of the table as segments
+        0 .. s-1 left it (made in turn, the first time a later segment is asked for)."""
+        assert self._feed is not None
+        with self._slots_lock:
+            known = max(k for k in self._slots if k <= s)
+            for k in range(known, s + 1):
+                rng = np.random.default_rng([self.seed, CHANGES, k])
+                here = layout if k == s else self.layout(k)
+                table, after = self._feed.apply(self._draw(here), self._slots[k], rng)
+                self._slots[k + 1] = after
+            while len(self._slots) > 16:  # the start and the latest few
+                del self._slots[min(k for k in self._slots if k > 0)]
         return table
 
     def _draw(self, layout: Layout) -> pa.Table:

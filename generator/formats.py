@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from generator.errors import UsageError
 
 _NEEDS_QUOTES = r'[,"\r\n]'
 _WHOLE_NUMBER = r"^-?[0-9]+$"
@@ -129,11 +132,15 @@ def csv_header(names: list[str]) -> bytes:
     return (",".join(cells) + "\n").encode("utf-8")
 
 
-FORMATS = ("csv", "json")
+FORMATS = ("csv", "json", "debezium")
+EXTENSIONS = {"csv": "csv", "json": "json", "debezium": "json"}  # a landed file's extension
 
 
 def body(table: pa.Table, fmt: str) -> pa.Buffer:
-    """The rows of `table` in format `fmt`: CSV lines, or JSON lines."""
+    """The rows of `table` in format `fmt`: CSV lines, JSON lines, or a change feed's rows
+    as Debezium's JSON envelopes."""
+    if fmt == "debezium":
+        return debezium_body(table)
     return json_body(table) if fmt == "json" else csv_body(table)
 
 
@@ -168,3 +175,76 @@ def json_body(table: pa.Table) -> pa.Buffer:
         fields.append(pc.binary_join_element_wise(key, cells, ""))
     fields[-1] = pc.binary_join_element_wise(fields[-1], "}\n", "")
     return _data_of(pc.binary_join_element_wise(*fields, ","))
+
+
+CONNECTOR = "spark-stream-lab"  # the envelope's source.connector
+
+
+def check_format(fmt: str, dataset: _Declared) -> None:
+    """`--format debezium` is for change feeds: one line for any other data set."""
+    if fmt == "debezium" and dataset.changes is None:
+        raise UsageError(f"--format debezium writes changes in Debezium's envelope: "
+                         f"{dataset.name} is not a change feed (customer_changes is)")  # fmt: skip
+
+
+class _Declared(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def changes(self) -> object: ...
+
+
+def debezium_body(table: pa.Table) -> pa.Buffer:
+    """A change feed's rows (op, seq, ts, then the table's columns) as the JSON lines a
+    Debezium connector writes with schemas off: `before` (the row before a delete, else
+    null), `after` (the row an insert or update leaves, else null), `op`, `ts_ms` (the commit
+    time) and `source` (the connector, and the commit order as `seq`)."""
+    if table.num_rows == 0:
+        return pa.py_buffer(b"")
+    names = table.column_names
+    assert names[:3] == ["op", "seq", "ts"], names
+    fields = []
+    for k, name in enumerate(names[3:]):
+        key = ("{" if k == 0 else "") + json.dumps(name) + ":"
+        cells = json_cells(table.column(name).combine_chunks()).fill_null("null")
+        fields.append(pc.binary_join_element_wise(key, cells, ""))
+    fields[-1] = pc.binary_join_element_wise(fields[-1], "}", "")
+    row = pc.binary_join_element_wise(*fields, ",")
+    op = table.column("op").combine_chunks()
+    if isinstance(op, pa.DictionaryArray):
+        op = op.dictionary_decode()
+    deleted = pc.equal(op, "d")
+    before = pc.if_else(deleted, row, "null")
+    after = pc.if_else(deleted, "null", row)
+    ms = pc.multiply(table.column("ts").combine_chunks().cast(pa.int64()), 1000).cast(pa.string())
+    seq = table.column("seq").combine_chunks().cast(pa.string())
+    lines = pc.binary_join_element_wise(
+        '{"before":', before, ',"after":', after, ',"source":{"connector":"' + CONNECTOR
+        + '","ts_ms":', ms, ',"seq":', seq, '},"op":"', op, '","ts_ms":', ms, "}\n", ""
+    )  # fmt: skip
+    return _data_of(lines)
+
+
+def from_debezium(envelopes: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Debezium envelopes read back (`debezium_body`) as the change feed's rows of `schema`:
+    op, seq, ts, then each column from `after`, or from `before` for a delete."""
+    op = envelopes.column("op").combine_chunks()
+    deleted = pc.equal(op, "d")
+    before = envelopes.column("before").combine_chunks()
+    after = envelopes.column("after").combine_chunks()
+    seq = pc.struct_field(envelopes.column("source").combine_chunks(), "seq")
+    ms = envelopes.column("ts_ms").combine_chunks()
+    arrays = [op, seq.cast(schema.field("seq").type),
+              pc.divide(ms, 1000).cast(pa.int64()).cast(schema.field("ts").type)]  # fmt: skip
+    for field in list(schema)[3:]:
+        arrays.append(pc.if_else(deleted, pc.struct_field(before, field.name),
+                                 pc.struct_field(after, field.name)).cast(field.type))  # fmt: skip
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def debezium_schema(schema: pa.Schema) -> pa.Schema:
+    """The envelope's schema for a change feed of `schema` (its columns after op, seq, ts)."""
+    row = pa.struct(list(schema)[3:])
+    source = pa.struct([("connector", pa.string()), ("ts_ms", pa.int64()), ("seq", pa.int64())])
+    return pa.schema([("before", row), ("after", row), ("source", source),
+                      ("op", pa.string()), ("ts_ms", pa.int64())])  # fmt: skip

@@ -14,9 +14,10 @@ import contextlib
 import json
 import os
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import UsageError
 from generator.naming import index_of
@@ -41,6 +42,7 @@ class Entry:
     header: bool
     start: int | None = None  # the file's first row in the seed's sequence (None: unknown)
     copies: int = 0  # rows among `rows` that repeat earlier rows (--duplicates)
+    format: str | None = None  # a format its name does not say (debezium); None: by its name
 
     def __post_init__(self) -> None:
         # a line read back must be what this class writes: a wrong type is a damaged line
@@ -54,6 +56,7 @@ class Entry:
             and type(self.header) is bool
             and (seed is None or (type(seed) is int and seed >= 0))
             and (start is None or (type(start) is int and start >= 0))
+            and (self.format is None or type(self.format) is str)
         ):  # fmt: skip
             raise TypeError(f"not a manifest entry: {self}")
 
@@ -61,6 +64,8 @@ class Entry:
         fields = asdict(self)
         if not self.copies:
             del fields["copies"]
+        if self.format is None:
+            del fields["format"]
         return json.dumps(fields, separators=(",", ":")) + "\n"
 
 
@@ -245,6 +250,19 @@ def _tail_crc(path: Path, size: int) -> int:
 def last_seed(folder: Path) -> int | None:
     """The seed of the newest manifest line that has one, read from the file's end (a start
     reads the whole manifest once, later; this is the config's look before it)."""
+    seed = _newest(folder, lambda line: line.get("seed") if type(line.get("seed")) is int else None)
+    return seed if isinstance(seed, int) else None
+
+
+def landed_format(folder: Path) -> str | None:
+    """The format of the newest file a folder's manifest lists (None: no manifest, no files)."""
+    found = _newest(folder, lambda line: format_of(line["file"], line.get("format"))
+                    if type(line.get("file")) is str else None)  # fmt: skip
+    return found if isinstance(found, str) else None
+
+
+def _newest(folder: Path, pick: Callable[[dict[str, Any]], object]) -> object:
+    """What `pick` finds in the newest manifest line it finds anything in, read from the end."""
     path = folder / MANIFEST
     try:
         with open(path, "rb") as f:
@@ -254,10 +272,10 @@ def last_seed(folder: Path) -> int | None:
                 f.seek(max(0, size - tail))
                 lines = f.read().split(b"\n")[1 if size > tail else 0 :]
                 for raw in reversed(lines):
-                    with contextlib.suppress(ValueError, AttributeError):
-                        seed = json.loads(raw).get("seed")
-                        if type(seed) is int:
-                            return seed
+                    with contextlib.suppress(ValueError, AttributeError, TypeError):
+                        found = pick(json.loads(raw))
+                        if found is not None:
+                            return found
                 if tail >= size:
                     return None
                 tail *= 4
@@ -318,7 +336,10 @@ def read_manifests(folders: list[Path]) -> list[tuple[Path, Entry]]:
     return found
 
 
-def format_of(name: str) -> str:
+def format_of(name: str, recorded: str | None = None) -> str:
+    """A landed file's format: as its manifest line records it, else as its name says."""
+    if recorded is not None:
+        return recorded
     return "json" if name.endswith((".json", ".jsonl")) else "csv"
 
 
@@ -333,9 +354,14 @@ def read_landed(source: Path | pa.Buffer, dataset: Dataset, header: bool,
     empty = source.stat().st_size == 0 if isinstance(source, Path) else source.size == 0
     if empty:  # a tick with no rows for this file (a bundle's clicks, say): Arrow refuses it
         return schema.empty_table()
-    if fmt == "json":
+    if fmt in ("json", "debezium"):
         import pyarrow.json as pajson
 
+        from generator.formats import debezium_schema, from_debezium
+
+        if fmt == "debezium":
+            options = pajson.ParseOptions(explicit_schema=debezium_schema(schema))
+            return from_debezium(pajson.read_json(source, parse_options=options), schema)
         return pajson.read_json(source, parse_options=pajson.ParseOptions(explicit_schema=schema))
     return pacsv.read_csv(
         source,

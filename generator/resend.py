@@ -1,21 +1,76 @@
-"""`--duplicates F`: an at-least-once source re-sends some events. Row k of the sequence is
+"""How rows are delivered, when not as they were made.
+
+`--duplicates F`: an at-least-once source re-sends some events. Row k of the sequence is
 re-sent with probability F, `lag` rows later (1 to MAX_LAG, drawn): the copy is the same row —
 same id, same event time — placed after row k + lag. Which rows and how far depend on the seed
 and k alone, so files, their sizes and resumed runs all cut the same sequence of rows and copies.
+
+`--disorder SECONDS` on a change feed: changes are delivered out of commit order. Change k is
+delivered as if it left `lag` rows after it was made, the lag drawn up to the rows the clock
+makes in SECONDS; the delivered sequence is the changes in order of k + lag. Row k's place in
+it depends on the lags of the rows near it only, so any range of it is drawn alone.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import pyarrow as pa
 
-from generator.engine import BLOCK_ROWS, RESEND, Engine
+from generator.engine import BLOCK_ROWS, DELIVERY, RESEND, Engine
 
 MAX_LAG = 100  # rows: a copy comes a little later, at most this many rows after its original
 
 
+class Rows(Protocol):
+    """A sequence of rows, any range drawn alone: an engine, or its rows delivered late."""
+
+    seed: int
+
+    def table(self, start: int, stop: int) -> pa.Table: ...
+
+
+class Disorder:
+    """A change feed's rows in the order they are delivered: each up to `seconds` late."""
+
+    def __init__(self, engine: Engine, seconds: float) -> None:
+        self.engine, self.seed = engine, engine.seed
+        self.reach = max(1, round(seconds / engine.clock.seconds_per_row))  # most rows late
+
+    def _keys(self, first: int, stop: int) -> np.ndarray:
+        """Row k's place in the delivery, for k in [first, stop): k plus its lag."""
+        blocks = range(first // BLOCK_ROWS, (stop - 1) // BLOCK_ROWS + 1)
+        lags = np.concatenate(
+            [np.random.default_rng([self.seed, DELIVERY, b]).random(BLOCK_ROWS) for b in blocks]
+        )[first - blocks[0] * BLOCK_ROWS :][: stop - first]
+        keys: np.ndarray = np.arange(first, stop) + lags * self.reach
+        return keys
+
+    def table(self, start: int, stop: int) -> pa.Table:
+        """Delivered rows [start, stop): the made rows whose place ranks there, in order."""
+        if stop <= start:
+            return self.engine.table(0, 0)
+        reach = self.reach
+        first, last = max(0, start - 2 * reach), stop + 2 * reach
+        keys = self._keys(first, last)
+        # the rank of each row of [first, last) among all rows: exact for the rows of
+        # [start - reach, stop + reach) (every row before `first` ranks before them, every
+        # row after `last` after), which holds all that rank in [start, stop)
+        order = np.argsort(keys, kind="stable")
+        rank = np.empty(len(keys), np.int64)
+        rank[order] = first + np.arange(len(keys))
+        own = np.arange(first, last)
+        sure = (own >= start - reach) & (own < stop + reach)
+        picked = np.flatnonzero(sure & (rank >= start) & (rank < stop))
+        picked = picked[np.argsort(rank[picked])]
+        lo = int(picked.min()) + first if len(picked) else start
+        table = self.engine.table(lo, int(picked.max()) + first + 1 if len(picked) else start)
+        return table.take(pa.array(picked + first - lo))
+
+
 class Resender:
-    def __init__(self, engine: Engine, fraction: float) -> None:
+    def __init__(self, engine: Rows, fraction: float) -> None:
         self.engine = engine
         self.fraction = fraction
 

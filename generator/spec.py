@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,6 +39,7 @@ __all__ = [
     "KINDS",
     "Bundle",
     "Catalog",
+    "Changes",
     "Choice",
     "Column",
     "Dataset",
@@ -132,6 +133,27 @@ class Follows:
     never: float = 0.0
 
 
+CHANGE_COLUMNS = ("op", "seq", "ts")  # what a change feed's rows carry before the table's columns
+
+
+@dataclass(frozen=True)
+class Changes:
+    """A change feed of a table: its rows are inserts, updates and deletes (`op` `c`, `u`, `d`)
+    of the table whose columns follow `op`, `seq` and `ts`, keyed by the data set's `key`.
+
+    Each change falls on one of `keys` key slots (unevenly with `skew` > 0, as some customers
+    change far more often than others). A slot's first change inserts its key; a change to a
+    live row deletes it with chance `deletes`, else updates it, each other column changing with
+    chance `touch` (at least one does); the change after a delete inserts again: the same key
+    with chance `reinserts`, else a new key that takes the slot."""
+
+    keys: int = 1000
+    deletes: float = 0.05
+    reinserts: float = 0.5
+    touch: float = 0.5
+    skew: float = 0.0
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A data set: one endless sequence of rows per seed. Named by day (`naming.kind = "daily"`),
@@ -151,6 +173,7 @@ class Dataset:
     follows: Follows | None = None  # rows born of another data set's rows (clicks)
     key: str | None = None  # the column naming each event once (what duplicates repeat)
     session_by: str | None = None  # the column sessions are per (a user)
+    changes: Changes | None = None  # the rows are a change feed of a table keyed by `key`
 
     def __post_init__(self) -> None:
         check_dataset(self)
@@ -162,6 +185,11 @@ class Dataset:
         if self.follows is not None:
             found.append(self.follows.dataset)
         return list(dict.fromkeys(found))
+
+    @property
+    def table_columns(self) -> tuple[Column, ...]:
+        """A change feed's table: its columns after `op`, `seq` and `ts`."""
+        return self.columns[len(CHANGE_COLUMNS) :] if self.changes else self.columns
 
     @property
     def column_names(self) -> list[str]:
@@ -357,3 +385,44 @@ def check_dataset(ds: Dataset) -> None:
     for flag in ds.flags:
         if not 0.0 <= flag.fraction <= 1.0:
             fail(f"flag {flag.name!r}", f"fraction must be between 0 and 1, not {flag.fraction}")
+    if ds.changes is not None:
+        _check_changes(ds, ds.changes, fail)
+
+
+def change_columns() -> tuple[Column, ...]:
+    """What every change feed's rows start with: the operation, the commit order, the commit
+    time."""
+    return (
+        Column("op", "STRING", Choice(values=("c", "u", "d"))),
+        Column("seq", "BIGINT", Sequence(start=1)),
+        Column("ts", "TIMESTAMP", SimClock()),
+    )
+
+
+def _check_changes(ds: Dataset, changes: Changes, fail: Callable[[str, str], None]) -> None:
+    if not 1 <= changes.keys <= 1_000_000:
+        fail("changes keys", f"must be from 1 to 1,000,000, not {changes.keys}")
+    for name in ("deletes", "reinserts", "touch"):
+        value = getattr(changes, name)
+        if not 0.0 <= value <= 1.0:
+            fail(f"changes {name}", f"must be a fraction between 0 and 1, not {value}")
+    if not 0.0 <= changes.skew <= 5.0:
+        fail("changes skew", f"must be from 0 to 5, not {changes.skew}")
+    if ds.columns[: len(CHANGE_COLUMNS)] != change_columns():
+        fail("changes", "a change feed's first columns are op, seq and ts, as the spec file "
+             "reader puts them; declare the table's columns only")  # fmt: skip
+    table = ds.columns[len(CHANGE_COLUMNS) :]
+    if ds.key is None or ds.key not in [c.name for c in table]:
+        fail("changes", 'a change feed needs the table\'s key: key = "<one of its columns>"')
+    key = next(c for c in table if c.name == ds.key)
+    if not isinstance(key.source, Sequence) or key.type not in ("INT", "BIGINT") or key.nulls:
+        fail(f"column {key.name!r}", "a change feed's key is a whole number (INT or BIGINT) of "
+             "kind sequence, never empty: its start is the first key")  # fmt: skip
+    if len(table) < 2:
+        fail("changes", "the table needs a column besides its key (what changes)")
+    if ds.follows or ds.static or ds.daily or ds.group_size is not None or ds.references:
+        fail("changes", "a change feed is a stream of its own: no follows, static, daily "
+             "naming, groups or references")  # fmt: skip
+    clocks = [c.name for c in ds.columns if isinstance(c.source, SimClock)]
+    if clocks != ["ts"]:
+        fail("changes", f"ts is a change feed's clock; column {clocks[-1]!r} cannot be another")

@@ -23,8 +23,10 @@ from typing import Any
 from generator.errors import UsageError
 from generator.sources import KINDS
 from generator.spec import (
+    CHANGE_COLUMNS,
     Bundle,
     Catalog,
+    Changes,
     Choice,
     Column,
     Dataset,
@@ -33,6 +35,7 @@ from generator.spec import (
     Follows,
     Naming,
     Source,
+    change_columns,
 )
 
 NUMBER_MOST = 1e15  # the largest number a spec's number fields take (finite, and room to add)
@@ -85,6 +88,12 @@ def loads(text: str, where: str = "spec") -> Dataset:
 
 
 def from_data(data: dict[str, Any]) -> Dataset:
+    if isinstance(data, dict) and "changes" in data and isinstance(data.get("columns"), list):
+        # a change feed's rows start with op, seq and ts: put in unless written (a landed
+        # folder's own declaration has them)
+        written = [c.get("name") for c in data["columns"][:3] if isinstance(c, dict)]
+        if written != list(CHANGE_COLUMNS):
+            data = {**data, "columns": [to_data(c) for c in change_columns()] + data["columns"]}
     dataset: Dataset = _build(Dataset, data, "")
     return dataset
 
@@ -210,6 +219,8 @@ def _value(cls: type, key: str, value: Any, where: str) -> Any:
         return _build(Naming, value, "naming")
     if cls is Dataset and key == "follows":
         return _build(Follows, value, "follows")
+    if cls is Dataset and key == "changes":
+        return _build(Changes, value, "changes")
     if cls is Dataset and key == "rows_per_file":
         return value if isinstance(value, int) else _source(value, here)
     if key in ("source", "group_size", "delay"):

@@ -33,7 +33,7 @@ from tests.conftest import REPO
         (["files", "d", "--timeout", "soon"], "argument --timeout: not a number: 'soon'"),
         (["files", "d", "--dataset", "people"],
          "unknown data set 'people' (one of: person, retail, counter, sensor, impressions, clicks, "
-            "customers, orders, activity, words, ads, shop; "
+            "customers, orders, activity, words, customer_changes, ads, shop; "
          "or a spec file, *.toml)"),
         (["files", "d", "--sink", "parquet", "--output", "o"],
          "the parquet sink needs --checkpoint DIR"),

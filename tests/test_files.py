@@ -255,7 +255,8 @@ def test_sigterm_discards_the_file_being_written_and_exits_0(tmp_path: Path) -> 
         (
             ["--dataset", "people"],
             "unknown data set 'people' (one of: person, retail, counter, sensor, impressions, "
-            "clicks, customers, orders, activity, words, ads, shop; or a spec file, *.toml)",
+            "clicks, customers, orders, activity, words, customer_changes, ads, shop; or a spec "
+            "file, *.toml)",
         ),
         (
             ["--interval", "1", "--rate", "5"],

@@ -178,7 +178,8 @@ def test_duplicates_repeat_rows_a_little_later_and_resume_the_same(tmp_path: Pat
         (
             ["--dataset", "sensor", "--duplicates", "0.1"],
             "--duplicates re-sends events by their "
-            "id: sensor declares no key column (activity, impressions and orders do)",
+            "id: sensor declares no key column (activity, impressions, orders and customer_changes "
+            "do)",
         ),
         (
             ["--dataset", "ads", "--duplicates", "0.1"],

@@ -372,7 +372,7 @@ def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["0", "--dataset", "x"],
             "unknown data set 'x' (one of: person, retail, counter, sensor, impressions, clicks, "
-            "customers, orders, activity, words, ads, shop; "
+            "customers, orders, activity, words, customer_changes, ads, shop; "
             "or a spec file, *.toml)",
         ),
         (["0", "--stdin", "--fanout", "each"], "--stdin sends the same lines to every client"),

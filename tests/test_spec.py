@@ -52,8 +52,8 @@ def test_schema_of_unknown_data_set(capsys: pytest.CaptureFixture[str]) -> None:
     assert captured.out == ""
     assert captured.err == (
         "generator: error: unknown data set 'people' (one of: person, retail, counter, sensor, "
-        "impressions, clicks, customers, orders, activity, words, ads, shop; or a spec file, "
-        "*.toml)\n"
+        "impressions, clicks, customers, orders, activity, words, customer_changes, ads, shop; "
+        "or a spec file, *.toml)\n"
     )
 
 

@@ -11,6 +11,14 @@ from pathlib import Path
 
 from generator.answers import store
 from generator.answers.base import AnswerKey, iso
+from generator.answers.changes import (
+    HISTORY_TRUTH,
+    TABLE_TRUTH,
+    HistoryKey,
+    TableKey,
+    load_history,
+    load_table,
+)
 from generator.answers.dedup import DEDUP_TRUTH, DEDUP_WATERMARK, DedupKey
 from generator.answers.join import (
     ENRICH_TRUTH,
@@ -30,6 +38,7 @@ __all__ = [
     "DEDUP_TRUTH",
     "DEDUP_WATERMARK",
     "ENRICH_TRUTH",
+    "HISTORY_TRUTH",
     "JOIN_LEFT_WATERMARK",
     "JOIN_RIGHT_WATERMARK",
     "JOIN_TRUTH",
@@ -37,18 +46,23 @@ __all__ = [
     "SESSIONS_TRUTH",
     "SESSION_GAP",
     "SESSION_WATERMARK",
+    "TABLE_TRUTH",
     "TRUTH",
     "AnswerKey",
     "DedupKey",
     "EnrichKey",
+    "HistoryKey",
     "JoinKey",
     "Lateness",
     "SessionsKey",
+    "TableKey",
     "Watermark",
     "WindowsKey",
     "WordsKey",
     "iso",
+    "load_history",
     "load_key",
+    "load_table",
     "load_truth",
     "load_words",
 ]

@@ -1,8 +1,9 @@
 """The answer keys of a `generator files` run, fed one tick at a time (a tick is one micro-batch
 of the query that reads one file per trigger) and rebuilt from what landed before when a run goes
 on: `_truth.jsonl` (windows) per event-time folder; `_truth_sessions.jsonl` where the data set
-has sessions; `_truth_dedup.jsonl` with --duplicates; and for a bundle `_truth_join.jsonl` (a
-stream and its follower) or `_truth_enrich.jsonl` (a stream and a static table)."""
+has sessions; `_truth_dedup.jsonl` with --duplicates; `_truth_table.jsonl` and
+`_truth_history.jsonl` for a change feed; and for a bundle `_truth_join.jsonl` (a stream and its
+follower) or `_truth_enrich.jsonl` (a stream and a static table)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from generator.answers.base import AnswerKey
+from generator.answers.changes import HistoryKey, TableKey
 from generator.answers.dedup import DedupKey
 from generator.answers.join import EnrichKey, JoinKey, strings
 from generator.answers.sessions import SessionsKey
@@ -22,7 +24,7 @@ from generator.answers.windows import WindowsKey
 from generator.clock import EventTime
 from generator.engine import Engine, seconds_of, static_rows
 from generator.landing import land
-from generator.manifest import Entry, Manifest, read_landed
+from generator.manifest import Entry, Manifest, format_of, read_landed
 from generator.naming import index_of
 from generator.spec import Bundle, Dataset, Reference
 
@@ -61,7 +63,9 @@ class Keys:
         self.sessions = {i: SessionsKey() for i, m in enumerate(self.members)
                          if m.session_by is not None}  # fmt: skip
         self.dedup = {i: DedupKey() for i, m in enumerate(self.members)
-                      if duplicates and m.key is not None}  # fmt: skip
+                      if duplicates and m.key is not None and m.changes is None}  # fmt: skip
+        self.tables = {i: TableKey(m) for i, m in enumerate(self.members) if m.changes}
+        self.histories = {i: HistoryKey(m) for i, m in enumerate(self.members) if m.changes}
         self.join: tuple[int, int, str, str] | None = None  # followed, follower, key columns
         self.join_key: JoinKey | None = None
         self.enrich: tuple[int, str] | None = None  # the stream and its reference column
@@ -83,7 +87,7 @@ class Keys:
     @property
     def any(self) -> bool:
         return bool(self.windows or self.sessions or self.dedup or self.join_key
-                    or self.enrich_key)  # fmt: skip
+                    or self.enrich_key or self.tables)  # fmt: skip
 
     def _static_keys(self, target: Dataset, column: str, manifest: Manifest) -> set[object]:
         if manifest.last is not None:
@@ -98,7 +102,8 @@ class Keys:
         """Every key, by a name its saved state goes under."""
         out: dict[str, AnswerKey | WindowsKey] = {}
         for kind, keys in (("windows", self.windows), ("sessions", self.sessions),
-                           ("dedup", self.dedup)):  # fmt: skip
+                           ("dedup", self.dedup), ("table", self.tables),
+                           ("history", self.histories)):  # fmt: skip
             out.update({f"{kind}/{i}": key for i, key in keys.items()})
         if self.join_key is not None:
             out["join"] = self.join_key
@@ -139,7 +144,14 @@ class Keys:
                     self.fed = [m.size for m in manifests]  # what is gone is skipped
                     self.gone = (entry.file, sum(len(t) for t in ticks[k:]))
                     return
-                tables.append((i, read_landed(path, self.members[i], entry.header)))
+                tables.append(
+                    (
+                        i,
+                        read_landed(
+                            path, self.members[i], entry.header, format_of(entry.file, entry.format)
+                        ),
+                    )
+                )
             self.add(tables)
             self.replayed += 1
         self.fed = [m.size for m in manifests]
@@ -192,6 +204,9 @@ class Keys:
         times = {}
         for i, table in tick:
             m = self.members[i]
+            if i in self.tables:
+                self.tables[i].add_batch(table)
+                self.histories[i].add_batch(table)
             if m.event_time_column is None:
                 continue
             t = times[i] = seconds_of(table.column(m.event_time_column))

@@ -10,8 +10,9 @@ from pathlib import Path
 from generator.clock import Clock, EventTime
 from generator.datasets import resolve
 from generator.errors import UsageError
-from generator.formats import FORMATS
+from generator.formats import EXTENSIONS, FORMATS, check_format
 from generator.manifest import Entry, format_of, held_to, last_seed
+from generator.naming import file_name
 from generator.options import (
     DAY,
     below_one,
@@ -100,21 +101,24 @@ class FilesConfig:
         if self.files is not None and self.duration is not None:
             raise UsageError("--files and --duration both bound the run: give one of them")
         held("--format", one_of(*FORMATS), self.format)
-        if self.format == "json" and self.header:
+        if self.format != "csv" and self.header:
             raise UsageError("--header is for CSV: JSON lines name every value")
+        check_format(self.format, dataset)
         held("--duplicates", below_one, self.duplicates)
         if self.duplicates and (dataset.key is None or dataset.daily):
             raise UsageError(
                 f"--duplicates re-sends events by their id: {dataset.name} declares no key "
-                "column (activity, impressions and orders do)"
+                "column (activity, impressions, orders and customer_changes do)"
             )
         if self.rows_per_file is not None and dataset.daily:
             raise UsageError(
                 f"{dataset.name} files are days, each with its own rows: --rows-per-file does "
                 "not apply"
             )
-        self.event_time.check_for(dataset)
-        if dataset.event_time_column is not None:
+        self.event_time.check_for(dataset, delivers=True)
+        if dataset.changes is not None:
+            object.__setattr__(self, "clock", self.event_time.commit_clock(self.pace))
+        elif dataset.event_time_column is not None:
             object.__setattr__(self, "clock", self.event_time.clock(self.pace))
 
     @property
@@ -158,6 +162,19 @@ class FilesConfig:
         return [self.directory / f"subdir{k}" for k in range(1, self.streams + 1)]
 
     @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.format]
+
+    @property
+    def recorded_format(self) -> str | None:
+        """What the manifest records of the format: only what the files' names do not say."""
+        return (
+            None
+            if format_of(file_name(self.ds.naming, 1, self.extension)) == self.format
+            else (self.format)
+        )
+
+    @property
     def with_header(self) -> bool:
         return self.header_of(self.ds)
 
@@ -178,7 +195,7 @@ class FilesConfig:
             return
         given = {"--seed": (last.seed, self.seed),
                  "--dataset": (last.dataset, member.name),
-                 "--format": (format_of(last.file), self.format),
+                 "--format": (format_of(last.file, last.format), self.format),
                  "--header": (last.header, self.header_of(member))}  # fmt: skip
         for option, (was, now) in given.items():
             if was != now:
@@ -188,7 +205,7 @@ class FilesConfig:
                 )
 
     def header_of(self, dataset: Dataset) -> bool:
-        if self.format == "json":
+        if self.format != "csv":
             return False
         return dataset.header if self.header is None else self.header
 

@@ -70,7 +70,8 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
             where = f"{config.directory}/subdir1..{config.streams}"
         print(
             f"generator: {config.bundle.name if config.bundle else ds.name} files into {where} "
-            f"(seed {config.seed}, first file {file_name(ds.naming, next_index, config.format)})",
+            f"(seed {config.seed}, first file "
+            f"{file_name(ds.naming, next_index, config.extension)})",
             file=err,
         )
     status = StatusLine(err, enabled=not config.quiet)
@@ -100,7 +101,7 @@ def run(config: FilesConfig, err: TextIO | None = None) -> FilesSummary:
                 tick = maker.next()
                 for stream, made in tick:
                     last_mtime = put(stream, made, last_mtime)
-                    names.append(file_name(members[stream].naming, made.index, config.format))
+                    names.append(file_name(members[stream].naming, made.index, config.extension))
                 with interrupts_deferred():  # the keys take a tick whole, or not at all
                     keys.add([(stream, made.table) for stream, made in tick])
                 if time.monotonic() - saved >= TRUTH_EVERY:
@@ -142,12 +143,13 @@ def land_one(config: FilesConfig, manifest: Manifest, stream: int, made: Made, f
              after_ns: int, files: int) -> int:  # fmt: skip
     """Land one made file in its folder and record it in the manifest; its mtime (ns)."""
     folder, member = config.folders[stream], config.members[stream]
-    name = file_name(member.naming, made.index, config.format)
+    name = file_name(member.naming, made.index, config.extension)
     try:
         landed = land(folder, name, made.chunks, after_ns=after_ns)
         manifest.add(
             Entry(name, made.rows, made.size, crc32_of(made.chunks), config.seed,
-                  member.name, config.header_of(member), first, made.copies)
+                  member.name, config.header_of(member), first, made.copies,
+                  config.recorded_format)
         )  # fmt: skip
     except OSError as exc:
         # disk full, a file-size limit, permissions changed: land() removed its temp file;

@@ -17,7 +17,7 @@ from generator.files.config import FilesConfig
 from generator.formats import body as render
 from generator.formats import csv_header
 from generator.linked import Follower
-from generator.resend import Resender
+from generator.resend import Disorder, Resender, Rows
 from generator.spec import Dataset
 
 
@@ -48,7 +48,11 @@ class Maker:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="draw")
         self._ahead: deque[Future[list[tuple[int, Made]]]] = deque()
         self._depth = workers + 1
-        self._resend = Resender(engine, config.duplicates) if config.duplicates else None
+        rows: Rows = engine
+        if config.ds.changes is not None and config.event_time.disorder:
+            rows = Disorder(engine, config.event_time.disorder)
+        self._rows = rows
+        self._resend = Resender(rows, config.duplicates) if config.duplicates else None
         self._followers: dict[int, Follower] = {}
         if config.bundle is not None:
             for i, member in enumerate(config.members):
@@ -84,7 +88,7 @@ class Maker:
         if self._resend is not None:
             table, copies = self._resend.rows(start, stop)
         else:
-            table, copies = self.engine.table(start, stop), 0
+            table, copies = self._rows.table(start, stop), 0
         made = self._render(index, start, table, ds, copies)
         if self.config.bundle is None:
             return [((index - 1) % self.config.streams, made)]

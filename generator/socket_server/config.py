@@ -10,7 +10,7 @@ from typing import Literal
 from generator.clock import Clock, EventTime
 from generator.datasets import standalone
 from generator.errors import UsageError
-from generator.formats import FORMATS
+from generator.formats import FORMATS, check_format
 from generator.options import (
     held,
     non_negative_float,
@@ -56,6 +56,7 @@ class SocketConfig:
         held("PORT", port_number, self.port)
         held("--fanout", one_of("broadcast", "each"), self.fanout)
         held("--format", one_of(*FORMATS), self.format)
+        check_format(self.format, dataset)
         held("--count", positive_int, self.count)
         held("--max-queue", positive_int, self.max_queue)
         held("--idle-timeout", positive_float, self.idle_timeout)

@@ -1,0 +1,318 @@
+"""Change feeds: the rows (inserts, updates and deletes of a table, in commit order), their
+delivery out of order and again, the answer keys (the table, SCD 1; its history, SCD 2), and
+`consumer upsert` keeping a real SQLite table (and a real PostgreSQL one, where a server can be
+started) equal to the key, killed or not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from consumer.cli import main as consumer_main
+from generator import UsageError
+from generator.answers import HistoryKey, TableKey, load_history, load_table
+from generator.clock import Clock, EventTime
+from generator.datasets import get_dataset
+from generator.engine import BLOCK_ROWS, Engine
+from generator.files import FilesConfig
+from generator.files import run as run_files
+from generator.resend import Disorder, Resender
+from generator.spec_file import loads
+from tests.conftest import REPO
+
+FEED = get_dataset("customer_changes")
+START = EventTime(start=dt.datetime(2026, 1, 1))
+OTHERS = ["name", "city", "segment"]
+
+
+def land(folder: Path, *args: str) -> None:
+    cmd = [sys.executable, "-m", "generator", "files", str(folder), "--dataset",
+           "customer_changes", "--interval", "0", "--quiet", *args]  # fmt: skip
+    subprocess.run(cmd, cwd=REPO, check=True)
+
+
+def by_key(table: pa.Table) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    for row in sorted(table.to_pylist(), key=lambda r: r["seq"]):
+        out.setdefault(row["customerId"], []).append(row)
+    return out
+
+
+# --- the rows ---------------------------------------------------------------------------------
+
+
+def test_every_key_s_changes_follow_the_rule_across_segments() -> None:
+    """Per key, in commit order: an insert first; after a delete, an insert; a delete carries
+    the row before it; an update keeps what it does not touch and changes at least one
+    column's draw. Checked row by row in plain Python over two segments' worth of rows."""
+    table = Engine(FEED, 5).table(0, BLOCK_ROWS + 20_000)
+    assert table.column("seq").to_pylist() == list(range(1, table.num_rows + 1))
+    ts = table.column("ts").cast(pa.int64()).to_numpy()
+    assert (np.diff(ts) >= 0).all()  # commit times in commit order
+    ops = Counter(table.column("op").to_pylist())
+    assert set(ops) == {"c", "u", "d"}
+    for key, rows in by_key(table).items():
+        assert rows[0]["op"] == "c", key
+        for before, row in itertools.pairwise(rows):
+            values = [row[c] for c in OTHERS]
+            if before["op"] == "d":
+                assert row["op"] == "c", (key, row["seq"])
+            else:
+                assert row["op"] in ("u", "d"), (key, row["seq"])
+            if row["op"] == "d":
+                assert values == [before[c] for c in OTHERS], (key, row["seq"])
+    # a deleted key comes back about half the time (reinserts = 0.5); the others' slots take
+    # new keys, past the first generation's
+    assert max(table.column("customerId").to_pylist()) > 1000 + FEED.changes.keys  # type: ignore[union-attr]
+
+
+def test_row_k_is_the_same_however_the_sequence_is_cut() -> None:
+    whole = Engine(FEED, 9).table(0, BLOCK_ROWS + 500)
+    late = Engine(FEED, 9).table(BLOCK_ROWS - 300, BLOCK_ROWS + 500)  # a fresh engine
+    assert late.equals(whole.slice(BLOCK_ROWS - 300))
+    assert not Engine(FEED, 10).table(0, 50).equals(whole.slice(0, 50))
+
+
+def test_disorder_delivers_each_change_once_and_any_cut_is_the_same() -> None:
+    engine = Engine(FEED, 2, clock=Clock(0, 0.1))
+    late = Disorder(engine, 20)  # up to 200 rows later
+    whole = late.table(0, 30_000).column("seq").to_numpy()
+    pieces = np.concatenate([late.table(a, min(a + 777, 30_000)).column("seq").to_numpy()
+                             for a in range(0, 30_000, 777)])  # fmt: skip
+    assert (pieces == whole).all()
+    assert not (whole == np.arange(1, 30_001)).all()  # out of order ...
+    assert np.abs(whole - np.arange(1, 30_001)).max() <= late.reach  # ... by the rows of 20 s
+    full = late.table(0, 40_000).column("seq").to_numpy()
+    assert set(range(1, 29_000)) <= set(full.tolist())  # every change, once
+    assert len(set(full.tolist())) == len(full)
+
+
+# --- the answer keys --------------------------------------------------------------------------
+
+
+def fold_table(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The table, the plain way: every change applied in seq order."""
+    table: dict[int, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: r["seq"]):
+        if row["op"] == "d":
+            table.pop(row["customerId"], None)
+        else:
+            table[row["customerId"]] = {k: row[k] for k in ["customerId", *OTHERS]}
+    return table
+
+
+def test_the_keys_are_the_same_whatever_order_and_copies_the_changes_land_in(
+    tmp_path: Path,
+) -> None:
+    engine = Engine(FEED, 4, clock=Clock(0, 1.0))
+    rows = engine.table(0, 3000)
+    messy, copies = Resender(Disorder(engine, 60), 0.2).rows(0, 3000)
+    assert copies > 0
+    keys = []
+    for table in (rows, messy):
+        t, h = TableKey(FEED), HistoryKey(FEED)
+        for start in range(0, table.num_rows, 100):
+            t.add_batch(table.slice(start, 100))
+            h.add_batch(table.slice(start, 100))
+        folder = tmp_path / str(len(keys))
+        folder.mkdir()
+        t.save(folder)
+        h.save(folder)
+        keys.append((load_table(folder / t.file_name), load_history(folder / h.file_name)))
+    (table1, history1), (table2, history2) = keys
+    expected = fold_table(rows.to_pylist())
+    assert [r["customerId"] for r in table1] == sorted(expected)
+    assert table1 == [expected[k] for k in sorted(expected)]
+    # the changes that landed (not those the disorder left for later) make the same table
+    landed = messy.to_pylist()
+    assert table2 == [v for _, v in sorted(fold_table(landed).items())]
+    # SCD 2: a version per insert or update, closed by the key's next change
+    versions = [r for r in rows.to_pylist() if r["op"] != "d"]
+    assert len(history1) == len(versions)
+    current = [v for v in history1 if v["current"]]
+    assert sorted(v["customerId"] for v in current) == sorted(expected)
+    assert all(v["valid_to"] is None for v in current)
+    assert all(v["valid_to"] is not None for v in history1 if not v["current"])
+    assert len(history2) == len({r["seq"] for r in landed if r["op"] != "d"})
+
+
+def test_the_keys_land_with_the_files_and_a_run_that_goes_on_keeps_them(tmp_path: Path) -> None:
+    once, twice = tmp_path / "once", tmp_path / "twice"
+    for folder, runs in ((once, [40]), (twice, [15, 25])):
+        for files in runs:
+            config = FilesConfig(folder, "customer_changes", seed=8, files=files, interval=0,
+                                 quiet=True, duplicates=0.1, event_time=START)  # fmt: skip
+            run_files(config)
+    assert load_table(once / "_truth_table.jsonl") == load_table(twice / "_truth_table.jsonl")
+    assert load_history(once / "_truth_history.jsonl") == load_history(
+        twice / "_truth_history.jsonl"
+    )
+
+
+# --- the declaration ----------------------------------------------------------------------------
+
+SPEC = """
+name = "accounts"
+description = "a change feed of accounts"
+key = "id"
+
+[changes]
+keys = 50
+deletes = 0.2
+
+[[columns]]
+name = "id"
+type = "BIGINT"
+[columns.source]
+kind = "sequence"
+start = 1
+
+[[columns]]
+name = "balance"
+type = "DOUBLE"
+[columns.source]
+kind = "normal"
+mean = 100.0
+stddev = 30.0
+low = 0.0
+high = 500.0
+"""
+
+
+def test_a_spec_of_one_s_own_is_a_change_feed() -> None:
+    ds = loads(SPEC)
+    assert ds.column_names == ["op", "seq", "ts", "id", "balance"]
+    table = Engine(ds, 1).table(0, 2000)
+    assert set(table.column("id").to_pylist()) <= set(range(1, 1000))
+    assert Counter(table.column("op").to_pylist())["d"] > 100
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ("keys = 0", "changes keys: must be from 1 to 1,000,000, not 0"),
+        ("deletes = 1.5", "changes deletes: must be a fraction between 0 and 1, not 1.5"),
+        ('keys = "many"', "keys must be a whole number"),
+        ("colour = 1", "unknown key 'colour'"),
+    ],
+)
+def test_a_wrong_changes_table_is_one_line(change: str, said: str) -> None:
+    with pytest.raises(UsageError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        loads(SPEC.replace("keys = 50\ndeletes = 0.2", change))
+
+
+def test_a_change_feed_needs_a_whole_number_key() -> None:
+    with pytest.raises(UsageError, match="a change feed's key is a whole number"):
+        loads(SPEC.replace('key = "id"', 'key = "balance"'))
+    with pytest.raises(UsageError, match="needs the table's key"):
+        loads(SPEC.replace('key = "id"\n', ""))
+
+
+def test_late_changes_are_refused_and_disorder_is_the_files_own(tmp_path: Path) -> None:
+    from generator.socket_server import SocketConfig
+
+    with pytest.raises(UsageError, match="--late-fraction does not apply to a change feed"):
+        FilesConfig(tmp_path, "customer_changes",
+                    event_time=EventTime(late_fraction=0.1, max_lateness=5))  # fmt: skip
+    with pytest.raises(UsageError, match="--disorder on a change feed delivers changes out of"):
+        SocketConfig(port=0, dataset="customer_changes", event_time=EventTime(disorder=5))
+
+
+# --- consumer upsert ------------------------------------------------------------------------------
+
+
+def count(db: Path, sql: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("scd", ["1", "2"])
+def test_upsert_with_copies_and_disorder_equals_the_key(
+    tmp_path: Path, spark: Any, capsys: pytest.CaptureFixture[str], scd: str
+) -> None:
+    data, db = tmp_path / "data", tmp_path / "shop.db"
+    land(data, "--files", "20", "--seed", "6", "--duplicates", "0.15", "--disorder", "30")
+    args = ["upsert", str(data), "--into", f"sqlite:///{db}", "--table", "customers",
+            "--scd", scd, "--available-now", "--max-files-per-trigger", "4", "--check",
+            "--quiet", "--checkpoint", str(tmp_path / "ckpt")]  # fmt: skip
+    assert consumer_main(args) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].endswith("agree")
+    assert count(db, "SELECT count(*) FROM stream_lab_batches") == 5
+    # run again on the same checkpoint: nothing new, nothing changed; a new checkpoint (a new
+    # writer) reads every change again, and seq keeps the table as it is
+    assert consumer_main(args) == 0
+    assert consumer_main([*args[:-1], str(tmp_path / "other")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("agree")
+    assert count(db, "SELECT count(*) FROM stream_lab_batches") == 10
+
+
+def test_a_batch_applied_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
+    from consumer.tables import Target, Writer
+
+    writer = Writer(Target(f"sqlite:///{tmp_path / 'x.db'}", "t"), "customerId", OTHERS,
+                    ["INT", "STRING", "STRING", "STRING"], 1)  # fmt: skip
+    rows = Engine(FEED, 3).table(0, 500).to_pylist()
+    changes = [(r["customerId"], r["seq"], r["op"], str(r["ts"]), [r[c] for c in OTHERS])
+               for r in rows]  # fmt: skip
+    with writer.target.connect() as conn:
+        writer.create(conn)
+        assert writer.apply(conn, "w", 0, changes[:300])
+        assert not writer.apply(conn, "w", 0, changes[:300])
+        # changes in any order, in batches of any size: the table of seq order
+        shuffled = changes[300:]
+        random.Random(1).shuffle(shuffled)
+        for b in range(0, len(shuffled), 37):
+            assert writer.apply(conn, "w", 1 + b, shuffled[b : b + 37])
+        found = {r["customerId"]: r for r in writer.rows(conn)}
+    assert found == fold_table(rows)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_upsert_killed_at_random_moments_still_equals_the_key(
+    tmp_path: Path, spark: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, db, ckpt = tmp_path / "data", tmp_path / "shop.db", tmp_path / "ckpt"
+    land(data, "--files", "60", "--seed", "12", "--duplicates", "0.1", "--disorder", "20")
+    args = ["upsert", str(data), "--into", f"sqlite:///{db}", "--table", "customers",
+            "--checkpoint", str(ckpt), "--quiet", "--conf", "spark.ui.enabled=false",
+            "--log-level", "ERROR"]  # fmt: skip
+    cmd = [sys.executable, "-m", "consumer", *args]
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    rng = random.Random(3)
+    applied = 0
+    for _ in range(2):
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not db.exists() or count(db, "SELECT count(*) FROM stream_lab_batches") <= applied:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        time.sleep(rng.uniform(0.0, 1.0))  # then a random moment, often mid-batch
+        proc.kill()
+        proc.wait()
+        applied = count(db, "SELECT count(*) FROM stream_lab_batches")
+    assert 0 < applied < 60
+    assert consumer_main([*args, "--available-now", "--max-files-per-trigger", "20",
+                          "--check"]) == 0  # fmt: skip
+    assert capsys.readouterr().out.splitlines()[-1].endswith("agree")
+    # the writer's batches, each once, none lost: the checkpoint's and the table's agree
+    batches = json.loads((ckpt / "metadata").read_text())["id"]
+    assert count(db, f"SELECT count(DISTINCT batch) FROM stream_lab_batches "
+                     f"WHERE writer = '{batches}'") == count(db, "SELECT count(*) FROM "
+                                                             "stream_lab_batches")  # fmt: skip
