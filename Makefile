@@ -1,11 +1,12 @@
 # Two commands do all the set-up: `make demo` and `make test` create .venv, install the project
 # and check for Java 17+ (installing it with apt when run as root); the tests also want Chromium
-# for the report's browser check (installed the same way, else that test is skipped).
+# for the report's browser check and a PostgreSQL server for consumer upsert's (each installed
+# the same way, else those tests are skipped, saying why).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test quick demo lint bench java chromium clean
+.PHONY: test quick demo lint bench java chromium postgres clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 is required: install python3.11" >&2; exit 1; }
@@ -23,6 +24,9 @@ java:
 chromium:
 	@bash scripts/ensure_chromium.sh
 
+postgres:
+	@bash scripts/ensure_postgres.sh
+
 # three workers (pytest-xdist) on two cores: the tests mostly wait on JVM starts and
 # subprocesses (a third of the CPU busy with two workers); 9 min 55 s -> 8 min 36 s measured.
 # Work stealing: a worker that runs dry takes tests queued for another, so the run does not end
@@ -34,13 +38,13 @@ chromium:
 # With the notebook, the README recipe and the pytest plugin (7112d4c, a45e2cf): 8 min 52 s,
 # 9 min 34 s (9 min 25 s, 10 min 9 s with set-up). With the checks of one's own queries and
 # lesson 10 (e6d8eba): 10 min 15 s (10 min 55 s with set-up)
-test: $(VENV)/.installed java chromium
+test: $(VENV)/.installed java chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 3 --dist worksteal
 
 # the quick lane: everything but the tests marked slow (two workers: 2 min 38 s at e6d8eba,
 # 418 tests; 2 min 45 s at 7112d4c, 406 tests; 2 min 49 s from a fresh clone at 992bf86, 2 min 57 s at 5988d55; at 646bcb7, 3 min 40 s, and with three workers 3 min 54 s)
-quick: $(VENV)/.installed java chromium
+quick: $(VENV)/.installed java chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 

@@ -20,9 +20,11 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from consumer.errors import StreamFailed
 from generator.errors import UsageError
 
 BATCHES = "stream_lab_batches"  # (writer, table, batch): the batches each writer has applied
@@ -47,6 +49,9 @@ class Target:
                     f"--into {self.url}: a SQLite database is sqlite:///PATH "
                     "(sqlite:////tmp/x.db for an absolute path)"
                 )
+            folder = Path(path).parent
+            if not folder.is_dir():
+                raise UsageError(f"--into {self.url}: no folder {folder} to keep the database in")
         elif scheme not in ("postgresql", "postgres"):
             raise UsageError(f"--into {self.url}: give sqlite:///PATH or postgresql://USER@HOST/DB")
         if not _NAME.fullmatch(self.table):
@@ -62,11 +67,16 @@ class Target:
     @contextmanager
     def connect(self) -> Iterator[Any]:
         """A connection, closed after the block (each block's work commits or rolls back as
-        one transaction: `transaction`)."""
+        one transaction: `transaction`). A server that cannot be reached is a stream that
+        cannot go on: one line."""
         if self.postgres:
             import psycopg
 
-            conn: Any = psycopg.connect(self.url)
+            try:
+                conn: Any = psycopg.connect(self.url, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                reason = " ".join(str(exc).split())
+                raise StreamFailed(f"cannot connect to {self.url}: {reason}") from None
         else:
             conn = sqlite3.connect(
                 self.url.removeprefix("sqlite:///"), timeout=60, isolation_level=None

@@ -93,6 +93,7 @@ class UpsertConfig:
             [c.name for c in table],
             [key_type, *(c.type for c in table)],
             self.scd,
+            self.naive,
         )
 
 

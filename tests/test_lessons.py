@@ -42,7 +42,7 @@ def blocks(lesson: Path) -> list[tuple[str, list[str], list[str]]]:
 
 def test_every_lesson_has_commands_and_the_index_links_them() -> None:
     index = (REPO / "docs" / "lessons" / "README.md").read_text()
-    assert len(LESSONS) == 10
+    assert len(LESSONS) == 11
     for lesson in LESSONS:
         assert f"]({lesson.name})" in index
         assert blocks(lesson), f"{lesson.name} has no commands"
