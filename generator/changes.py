@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from generator.spec import Dataset
+from generator.types import plain
 
 _OPS = np.array(["c", "u", "d"])
 
@@ -130,7 +131,7 @@ class Feed:
         }
         after_values: dict[str, pa.Array] = {}
         for name in self.columns:
-            pool = pa.concat_arrays([_plain(fresh.column(name)), before.values[name]])
+            pool = pa.concat_arrays([plain(fresh.column(name)), before.values[name]])
             columns[name] = pool.take(pa.array(taken[name][unsort]))
             keep = n + np.arange(ch.keys)
             keep[ss[lasts]] = taken[name][lasts]
@@ -148,14 +149,6 @@ class Feed:
             ),
         )
         return table, Slots(dead_after, seen_after, generation_after, after_values)
-
-
-def _plain(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if isinstance(column, pa.DictionaryArray):
-        column = column.dictionary_decode()
-    return column
 
 
 def _nulls(n: int, type_: pa.DataType) -> pa.Array:

@@ -34,7 +34,7 @@ from generator.errors import UsageError
 from generator.naming import day_of
 from generator.sources import Draw, Prepare
 from generator.spec import Catalog, Column, Dataset, Level
-from generator.types import arrow_schema, arrow_type
+from generator.types import arrow_schema, arrow_type, plain
 
 BLOCK_ROWS = 1 << 16  # rows in a segment of a data set that is not named by day
 _DAY_BLOCK = 1024  # day sizes are drawn this many days at a time
@@ -339,15 +339,6 @@ def static_rows(dataset: Dataset) -> int:
     """The rows of a static table: its `rows_per_file`, landed once."""
     rows = dataset.rows_per_file
     return rows if isinstance(rows, int) else 1000
-
-
-def plain(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """One array of plain values (chunks joined, dictionaries decoded)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if isinstance(column, pa.DictionaryArray):
-        column = column.dictionary_decode()
-    return column
 
 
 def seconds_of(column: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -20,10 +20,10 @@ import numpy as np
 import pyarrow as pa
 
 from generator.clock import Clock
-from generator.engine import BLOCK_ROWS, FOLLOW, Engine, key_of, plain, seconds_of
+from generator.engine import BLOCK_ROWS, FOLLOW, Engine, key_of, seconds_of
 from generator.sources import Reference, SimClock, with_dangling
 from generator.spec import Dataset
-from generator.types import arrow_schema
+from generator.types import arrow_schema, plain
 
 _UNKNOWN_FROM = 1 << 40  # followed rows this far on are never landed: their keys are unknown ones
 

@@ -66,3 +66,14 @@ def arrow_schema(dataset: _Columns) -> pa.Schema:
     import pyarrow as pa
 
     return pa.schema([(c.name, arrow_type(c.type)) for c in dataset.columns])
+
+
+def plain(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One array of plain values (chunks joined, dictionaries decoded)."""
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if isinstance(column, pa.DictionaryArray):
+        column = column.dictionary_decode()
+    return column
