@@ -175,7 +175,7 @@ def debezium_rows(envelopes: DataFrame, dataset: Dataset) -> DataFrame:
     from pyspark.sql import functions as F
 
     deleted = F.col("op") == "d"
-    table = [F.when(deleted, F.col(f"before.{c.name}")).otherwise(F.col(f"after.{c.name}"))
+    table = [F.when(deleted, F.col("before")[c.name]).otherwise(F.col("after")[c.name])
              .alias(c.name) for c in dataset.table_columns]  # fmt: skip
     return envelopes.select("op", F.col("source.seq").alias("seq"),
                             F.timestamp_millis("ts_ms").alias("ts"), *table)  # fmt: skip

@@ -28,7 +28,7 @@ from consumer.errors import StreamFailed
 from generator.errors import UsageError
 
 BATCHES = "stream_lab_batches"  # (writer, table, batch): the batches each writer has applied
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,54}")
 
 Change = tuple[Any, int, str, str, list[Any]]  # key, seq, op, ts, the other columns
 
@@ -57,7 +57,7 @@ class Target:
         if not _NAME.fullmatch(self.table):
             raise UsageError(
                 f"--table {self.table!r}: a table name is letters, digits and _, "
-                "not starting with a digit, at most 63 of them"
+                "not starting with a digit, at most 55 of them (with _deleted, 63)"
             )
 
     @property
@@ -88,7 +88,8 @@ class Target:
 
 
 class Writer:
-    """Applies change batches to a target table (SCD type 1 or 2) for one writer id."""
+    """Applies change batches to a target table (SCD type 1 or 2) for one writer id. Every name
+    in its SQL is quoted (`_q`): a column of a spec file is a name, never SQL."""
 
     def __init__(
         self,
@@ -103,46 +104,54 @@ class Writer:
         self.naive = naive  # the first version people write: see `_naive`
         self.types = dict(zip([key, *columns], types, strict=True))
         self.p = "%s" if target.postgres else "?"
+        self.t, self.d = _q(target.table), _q(target.table + "_deleted")
+        self.k, self.cols = _q(key), [_q(c) for c in columns]
 
     # --- SQL ---------------------------------------------------------------------------------
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self.p)
 
+    def layout(self) -> list[str]:
+        """The table's columns, as this writer makes it."""
+        extra = (["valid_from", "valid_to", "current"] if self.scd == 2 else []) + (
+            [] if self.naive else ["_seq"])  # fmt: skip
+        return [self.key, *self.columns, *extra]
+
     def create(self, conn: Any) -> None:
-        t, k = self.target.table, self.key
-        cols = ", ".join(f"{c} {_sql_type(self.types[c])}" for c in self.columns)
-        ktype = _sql_type(self.types[k])
+        """The tables, made if missing; a table there already must be one this writer made
+        (the same columns): else one line."""
+        t, d, k = self.t, self.d, self.k
+        typed = zip(self.cols, self.columns, strict=True)
+        cols = ", ".join(f"{q} {_sql_type(self.types[c])}" for q, c in typed)
+        ktype = _sql_type(self.types[self.key])
         with _transaction(conn, self.target.postgres):
             cur = conn.cursor()
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {BATCHES} (writer TEXT NOT NULL, "
-                "target TEXT NOT NULL, batch BIGINT NOT NULL, changes BIGINT NOT NULL, "
-                "PRIMARY KEY (writer, target, batch))"
-            )
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {BATCHES} (writer TEXT NOT NULL, "
+                        "target TEXT NOT NULL, batch BIGINT NOT NULL, changes BIGINT NOT NULL, "
+                        "PRIMARY KEY (writer, target, batch))")  # fmt: skip
             if self.naive:  # a plain table: no seq, no tombstones, versions not unique
                 extra = ", valid_from TEXT, valid_to TEXT, current INTEGER" if self.scd == 2 else ""
                 unique = " PRIMARY KEY" if self.scd == 1 else ""
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {t} ({k} {ktype}{unique}, {cols}{extra})")
             elif self.scd == 1:
-                cur.execute(
-                    f"CREATE TABLE IF NOT EXISTS {t} ({k} {ktype} PRIMARY KEY, {cols}, "
-                    "_seq BIGINT NOT NULL)"
-                )
-                cur.execute(
-                    f"CREATE TABLE IF NOT EXISTS {t}_deleted ({k} {ktype} PRIMARY KEY, "
-                    "_seq BIGINT NOT NULL)"
-                )
+                cur.execute(f"CREATE TABLE IF NOT EXISTS {t} ({k} {ktype} PRIMARY KEY, {cols}, "
+                            "_seq BIGINT NOT NULL)")  # fmt: skip
+                cur.execute(f"CREATE TABLE IF NOT EXISTS {d} ({k} {ktype} PRIMARY KEY, "
+                            "_seq BIGINT NOT NULL)")  # fmt: skip
             else:
-                cur.execute(
-                    f"CREATE TABLE IF NOT EXISTS {t} ({k} {ktype} NOT NULL, {cols}, "
-                    "valid_from TEXT NOT NULL, valid_to TEXT, current INTEGER NOT NULL, "
-                    f"_seq BIGINT NOT NULL, PRIMARY KEY ({k}, _seq))"
-                )
-                cur.execute(
-                    f"CREATE TABLE IF NOT EXISTS {t}_deleted ({k} {ktype} NOT NULL, "
-                    f"_seq BIGINT NOT NULL, ts TEXT NOT NULL, PRIMARY KEY ({k}, _seq))"
-                )
+                cur.execute(f"CREATE TABLE IF NOT EXISTS {t} ({k} {ktype} NOT NULL, {cols}, "
+                            "valid_from TEXT NOT NULL, valid_to TEXT, current INTEGER NOT NULL, "
+                            f"_seq BIGINT NOT NULL, PRIMARY KEY ({k}, _seq))")  # fmt: skip
+                cur.execute(f"CREATE TABLE IF NOT EXISTS {d} ({k} {ktype} NOT NULL, _seq BIGINT "
+                            f"NOT NULL, ts TEXT NOT NULL, PRIMARY KEY ({k}, _seq))")  # fmt: skip
+            cur.execute(f"SELECT * FROM {t} WHERE 1 = 0")
+            found = [c[0] for c in cur.description]
+        if [c.lower() for c in found] != [c.lower() for c in self.layout()]:
+            how = f"--scd {self.scd}" + (" --naive" if self.naive else "")
+            raise UsageError(f"--table {self.target.table} is there with other columns "
+                             f"({', '.join(found)}) than {how} keeps for this data set: give "
+                             "another --table")  # fmt: skip
 
     def apply(self, conn: Any, writer: str, batch: int, changes: Sequence[Change]) -> bool:
         """One batch in one transaction; False (nothing changed) when this writer applied it
@@ -169,96 +178,88 @@ class Writer:
         return True
 
     def _scd1(self, cur: Any, changes: Sequence[Change]) -> None:
-        t, k, cols = self.target.table, self.key, self.columns
+        t, d, k = self.t, self.d, self.k
         newest: dict[Any, Change] = {}
         for change in changes:  # per key, its newest change of the batch
             if change[0] not in newest or newest[change[0]][1] < change[1]:
                 newest[change[0]] = change
-        upserts = [
-            (key, *values, seq, key, seq)
-            for key, seq, op, _, values in newest.values()
-            if op != "d"
-        ]
+        upserts = [(key, *values, seq, key, seq) for key, seq, op, _, values in newest.values()
+                   if op != "d"]  # fmt: skip
         deletes = [(key, seq) for key, seq, op, _, _ in newest.values() if op == "d"]
-        names = ", ".join(cols)
-        marks = ", ".join("?" for _ in cols)
-        sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
+        names = ", ".join(self.cols)
+        marks = ", ".join("?" for _ in self.cols)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in self.cols)
         # an insert or update: unless the row, or its delete, is newer
-        cur.executemany(
-            self._sql(
-                f"INSERT INTO {t} ({k}, {names}, _seq) SELECT ?, {marks}, ? WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {t}_deleted d WHERE d.{k} = ? AND d._seq >= ?) "
-                f"ON CONFLICT ({k}) DO UPDATE SET {sets}, _seq = excluded._seq "
-                f"WHERE excluded._seq > {t}._seq"
-            ),
-            upserts,
-        )
-        cur.executemany(
-            self._sql(f"DELETE FROM {t}_deleted WHERE {k} = ? AND _seq < ?"),
-            [(row[0], row[-1]) for row in upserts],
-        )
+        cur.executemany(self._sql(
+            f"INSERT INTO {t} ({k}, {names}, _seq) SELECT ?, {marks}, ? WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {d} WHERE {d}.{k} = ? AND {d}._seq >= ?) "
+            f"ON CONFLICT ({k}) DO UPDATE SET {sets}, _seq = excluded._seq "
+            f"WHERE excluded._seq > {t}._seq"), upserts)  # fmt: skip
+        cur.executemany(self._sql(f"DELETE FROM {d} WHERE {k} = ? AND _seq < ?"),
+                        [(row[0], row[-1]) for row in upserts])  # fmt: skip
         # a delete: unless the row is newer
         cur.executemany(self._sql(f"DELETE FROM {t} WHERE {k} = ? AND _seq < ?"), deletes)
-        cur.executemany(
-            self._sql(
-                f"INSERT INTO {t}_deleted ({k}, _seq) SELECT ?, ? WHERE TRUE "
-                f"ON CONFLICT ({k}) DO UPDATE SET _seq = excluded._seq "
-                f"WHERE excluded._seq > {t}_deleted._seq"
-            ),
-            deletes,
-        )
+        cur.executemany(self._sql(
+            f"INSERT INTO {d} ({k}, _seq) SELECT ?, ? WHERE TRUE "
+            f"ON CONFLICT ({k}) DO UPDATE SET _seq = excluded._seq "
+            f"WHERE excluded._seq > {d}._seq"), deletes)  # fmt: skip
 
     def _scd2(self, cur: Any, changes: Sequence[Change]) -> None:
-        """Each key the batch touches: its versions and deletes read, the batch's changes
-        merged in by seq (a seq already there is a copy), the versions whose end moved
-        written again."""
-        t, k, cols = self.target.table, self.key, self.columns
+        """Each key the batch touches: the tail of its history from the change before the
+        batch's oldest read (versions and deletes), the batch's changes merged in by seq (a seq
+        already there is a copy), the versions whose end moved updated and the new ones
+        inserted. In commit order that tail is the key's current version alone."""
+        t, d, k = self.t, self.d, self.k
         by_key: dict[Any, list[Change]] = {}
         for change in changes:
             by_key.setdefault(change[0], []).append(change)
-        names = ", ".join(cols)
+        names = ", ".join(self.cols)
+        marks = ", ".join("?" for _ in range(len(self.cols) + 5))
+        insert = self._sql(f"INSERT INTO {t} ({k}, {names}, valid_from, valid_to, current, "
+                           f"_seq) VALUES ({marks})")  # fmt: skip
         for key, mine in by_key.items():
-            cur.execute(
-                self._sql(f"SELECT _seq, valid_from, {names} FROM {t} WHERE {k} = ?"), (key,)
-            )
-            chain = {row[0]: (row[0], "u", row[1], list(row[2:])) for row in cur.fetchall()}
-            cur.execute(self._sql(f"SELECT _seq, ts FROM {t}_deleted WHERE {k} = ?"), (key,))
-            chain |= {row[0]: (row[0], "d", row[1], []) for row in cur.fetchall()}
-            before = dict(chain)
+            oldest = min(seq for _, seq, _, _, _ in mine)
+            cur.execute(self._sql(
+                f"SELECT max(s) FROM (SELECT max(_seq) AS s FROM {t} WHERE {k} = ? AND _seq < ? "
+                f"UNION ALL SELECT max(_seq) FROM {d} WHERE {k} = ? AND _seq < ?) AS before"),
+                (key, oldest, key, oldest))  # fmt: skip
+            row = cur.fetchone()
+            since = row[0] if row is not None and row[0] is not None else oldest
+            cur.execute(self._sql(f"SELECT _seq, valid_from, valid_to, current, {names} FROM {t} "
+                                  f"WHERE {k} = ? AND _seq >= ?"), (key, since))  # fmt: skip
+            rows = cur.fetchall()
+            kept = {r[0]: (r[2], bool(r[3])) for r in rows}
+            chain = {r[0]: (r[0], "u", r[1], list(r[4:])) for r in rows}
+            cur.execute(self._sql(f"SELECT _seq, ts FROM {d} WHERE {k} = ? AND _seq >= ?"),
+                        (key, since))  # fmt: skip
+            chain |= {r[0]: (r[0], "d", r[1], []) for r in cur.fetchall()}
+            there = set(chain)
             for _, seq, op, ts, values in mine:
                 chain.setdefault(seq, (seq, op, ts, values))
-            if chain.keys() == before.keys():
-                continue
+            if set(chain) == there:
+                continue  # copies only
             ordered = sorted(chain.values())
-            cur.execute(self._sql(f"DELETE FROM {t} WHERE {k} = ?"), (key,))
-            rows = []
             for i, (seq, op, ts, values) in enumerate(ordered):
                 if op == "d":
-                    if seq not in before:
-                        cur.execute(
-                            self._sql(f"INSERT INTO {t}_deleted VALUES (?, ?, ?)"), (key, seq, ts)
-                        )
+                    if seq not in there:
+                        cur.execute(self._sql(f"INSERT INTO {d} VALUES (?, ?, ?)"), (key, seq, ts))
                     continue
                 last = i + 1 == len(ordered)
-                rows.append(
-                    (key, *values, ts, None if last else ordered[i + 1][2], 1 if last else 0, seq)
-                )
-            marks = ", ".join("?" for _ in range(len(cols) + 5))
-            cur.executemany(
-                self._sql(
-                    f"INSERT INTO {t} ({k}, {names}, valid_from, valid_to, "
-                    f"current, _seq) VALUES ({marks})"
-                ),
-                rows,
-            )
+                end = (None if last else ordered[i + 1][2], last)
+                if seq not in there:
+                    cur.execute(insert, (key, *values, ts, end[0], int(end[1]), seq))
+                elif kept[seq] != end:
+                    cur.execute(self._sql(f"UPDATE {t} SET valid_to = ?, current = ? "
+                                          f"WHERE {k} = ? AND _seq = ?"),
+                                (end[0], int(end[1]), key, seq))  # fmt: skip
 
     def _naive(self, cur: Any, changes: Sequence[Change]) -> None:
         """What a first version does, for the lesson to show what it gets wrong: every change
         as it comes (copies too), in the order it arrives, no batch id. An update that arrives
         after a newer one overwrites it; a batch run again appends its versions again."""
-        t, k, cols = self.target.table, self.key, self.columns
-        names, marks = ", ".join(cols), ", ".join("?" for _ in cols)
-        sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
+        t, k = self.t, self.k
+        names, marks = ", ".join(self.cols), ", ".join("?" for _ in self.cols)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in self.cols)
         for key, _, op, ts, values in changes:
             if self.scd == 1:
                 if op == "d":
@@ -279,22 +280,26 @@ class Writer:
 
     def rows(self, conn: Any) -> list[dict[str, Any]]:
         """The table as the answer key has it: SCD 1, a record per live row; SCD 2, a record
-        per version (with `seq`)."""
-        t, k = self.target.table, self.key
-        extra = ["valid_from", "valid_to", "current", "_seq"] if self.scd == 2 else []
-        if self.naive and extra:
-            extra[-1] = "NULL"
-        names = [k, *self.columns, *extra]
+        per version (with `seq`, None for a naive table's)."""
+        names = [self.key, *self.columns]
+        if self.scd == 2:
+            names += ["valid_from", "valid_to", "current"]
+        picked = [_q(n) for n in names] + (["_seq"] if self.scd == 2 and not self.naive else [])
         cur = conn.cursor()
-        cur.execute(f"SELECT {', '.join(names)} FROM {t}")
+        cur.execute(f"SELECT {', '.join(picked)} FROM {self.t}")
         out = []
         for row in cur.fetchall():
-            record = dict(zip(names, row, strict=True))
+            record = dict(zip(names, row, strict=False))
             if self.scd == 2:
                 record["current"] = bool(record["current"])
-                record["seq"] = record.pop(extra[-1])
+                record["seq"] = row[len(names)] if len(row) > len(names) else None
             out.append(record)
         return out
+
+
+def _q(name: str) -> str:
+    """A name quoted for SQLite and PostgreSQL alike."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 @contextmanager

@@ -27,11 +27,13 @@ from consumer.runner import RunOptions
 from consumer.tables import BATCHES, Change, Target, Writer
 from generator.answers import HISTORY_TRUTH, TABLE_TRUTH, load_history, load_table
 from generator.errors import UsageError
+from generator.spec import Dataset, quote_name
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 MODES: tuple[OutputMode, ...] = ("append",)
+OWN_COLUMNS = ("valid_from", "valid_to", "current", "_seq")  # the target table's own
 QUIET = OutputConfig(num_rows=20)
 
 
@@ -54,6 +56,11 @@ class UpsertConfig:
             raise UsageError(
                 f"{ds.name} is not a change feed (customer_changes is; a spec with [changes] is)"
             )
+        kept = [c.name for c in ds.table_columns if c.name.lower() in OWN_COLUMNS]
+        if kept:
+            own = ", ".join(OWN_COLUMNS)
+            raise UsageError(f"column {kept[0]!r} of {ds.name}: upsert keeps a column of that "
+                             f"name itself ({own}): rename it in the spec")  # fmt: skip
         output = self.run.output
         for option, value in (
             ("--sink", output.sink),
@@ -97,18 +104,27 @@ class UpsertConfig:
         )
 
 
-def changes_of(batch: DataFrame, key: str, columns: list[str], naive: bool = False) -> list[Change]:
+def changes_of(batch: DataFrame, dataset: Dataset, naive: bool = False) -> list[Change]:
     """A batch's changes, each once (copies have the same seq; `naive`: copies kept, in the
-    order they came), as plain values; `ts` as UTC text, as the answer keys write it."""
+    order they came), as plain values; times as UTC text and dates as ISO text, as the answer
+    keys write them."""
     from pyspark.sql import functions as F
 
-    rows = (
-        (batch if naive else batch.dropDuplicates(["seq"]))
-        .select(key, "seq", "op", F.date_format("ts", "yyyy-MM-dd HH:mm:ss").alias("ts"), *columns)
-        .toArrow()
-        .to_pylist()
-    )
-    return [(r[key], r["seq"], r["op"], r["ts"], [r[c] for c in columns]) for r in rows]
+    key = dataset.key
+    assert key is not None
+    others = [c for c in dataset.table_columns if c.name != key]
+
+    def text(name: str, type_: str) -> Column:
+        column = F.col(quote_name(name))
+        if type_ == "TIMESTAMP":
+            return F.date_format(column, "yyyy-MM-dd HH:mm:ss").alias(name)
+        return column.cast("string").alias(name) if type_ == "DATE" else column
+
+    picked = [text(key, "key"), F.col("seq"), F.col("op"), text("ts", "TIMESTAMP"),
+              *(text(c.name, c.type) for c in others)]  # fmt: skip
+    rows = (batch if naive else batch.dropDuplicates(["seq"])).select(*picked).toArrow()
+    return [(r[key], r["seq"], r["op"], r["ts"], [r[c.name] for c in others])
+            for r in rows.to_pylist()]  # fmt: skip
 
 
 def writer_id(checkpoint: str | None) -> str:
@@ -125,13 +141,12 @@ def run(spark: SparkSession, config: UpsertConfig, err: TextIO | None = None) ->
     writer = config.writer()
     with config.target.connect() as conn:
         writer.create(conn)
-    key, columns = writer.key, writer.columns
     state: dict[str, Any] = {}
 
     def upsert(batch: DataFrame, batch_id: int) -> None:
         if "writer" not in state:  # the checkpoint's metadata is there by the first batch
             state["writer"] = writer_id(config.run.output.checkpoint)
-        changes = changes_of(batch, key, columns, config.naive)
+        changes = changes_of(batch, config.source.dataset, config.naive)
         with config.target.connect() as conn:
             applied = writer.apply(conn, state["writer"], batch_id, changes)
         if not applied:

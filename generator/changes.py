@@ -102,9 +102,12 @@ class Feed:
         run_start = coin & (first | ~np.r_[False, coin[:-1]])
         run = np.cumsum(run_start) - 1
         starts = np.flatnonzero(run_start)
-        base = first[starts] & before.dead[ss[starts]]
-        pos = np.arange(n) - starts[np.maximum(run, 0)]
-        dead = coin & ((pos % 2 == 0) ^ base[np.maximum(run, 0)])
+        if len(starts):
+            base = first[starts] & before.dead[ss[starts]]
+            pos = np.arange(n) - starts[np.maximum(run, 0)]
+            dead = coin & ((pos % 2 == 0) ^ base[np.maximum(run, 0)])
+        else:  # no change of the segment says delete
+            dead = np.zeros(n, bool)
         dead_before = np.where(first, before.dead[ss], np.r_[False, dead[:-1]])
         seen_before = np.where(first, before.seen[ss], True)
         op = np.where(dead_before, 0, np.where(dead, 2, 1))

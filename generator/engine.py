@@ -109,7 +109,8 @@ class Engine:
         self._tables: OrderedDict[int, pa.Table] = OrderedDict()
         self._feed: Feed | None = None  # a change feed: the table each segment starts from
         if dataset.changes is not None:
-            self._feed = Feed(dataset, self.schema, np.random.default_rng([seed, CHANGES]))
+            hot = np.random.default_rng([seed, POOLS, key_of("changes: hot slots")])
+            self._feed = Feed(dataset, self.schema, hot)
             self._slots: dict[int, Slots] = {0: self._feed.initial()}
             self._slots_lock = threading.Lock()
 

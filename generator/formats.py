@@ -153,6 +153,8 @@ def json_cells(values: pa.Array) -> pa.Array:
         # ISO 8601 with a T: the form Spark's JSON reader takes by default
         text = pc.replace_substring(csv_cells(values), " ", "T")
         return pc.binary_join_element_wise('"', text, '"', "")
+    if pa.types.is_date(t):
+        return pc.binary_join_element_wise('"', values.cast(pa.string()), '"', "")
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         text = values
         for plain, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"),

@@ -5,14 +5,16 @@ re-sent with probability F, `lag` rows later (1 to MAX_LAG, drawn): the copy is 
 same id, same event time — placed after row k + lag. Which rows and how far depend on the seed
 and k alone, so files, their sizes and resumed runs all cut the same sequence of rows and copies.
 
-`--disorder SECONDS` on a change feed: changes are delivered out of commit order. Change k is
-delivered as if it left `lag` rows after it was made, the lag drawn up to the rows the clock
-makes in SECONDS; the delivered sequence is the changes in order of k + lag. Row k's place in
-it depends on the lags of the rows near it only, so any range of it is drawn alone.
+`--disorder SECONDS` on a change feed: changes are delivered out of commit order, as by a
+pipeline that holds each for a while. Change k goes out `lag` rows after it was made, the lag
+drawn up to the rows the clock makes in SECONDS; the delivered sequence is the changes in order
+of k + lag, so a change sits up to about half that many rows before or after its place. Row k's
+place depends on the lags of the rows near it only, so any range of it is drawn alone.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 import numpy as np
@@ -32,11 +34,14 @@ class Rows(Protocol):
 
 
 class Disorder:
-    """A change feed's rows in the order they are delivered: each up to `seconds` late."""
+    """A change feed's rows in the order they are delivered: each held up to `seconds`."""
 
     def __init__(self, engine: Engine, seconds: float) -> None:
         self.engine, self.seed = engine, engine.seed
-        self.reach = max(1, round(seconds / engine.clock.seconds_per_row))  # most rows late
+        self.reach = max(1, round(seconds / engine.clock.seconds_per_row))  # most rows held
+        # the made rows delivered at places [start, start + len): ranked once for many files
+        self._known: tuple[int, np.ndarray] = (0, np.zeros(0, np.int64))
+        self._lock = threading.Lock()
 
     def _keys(self, first: int, stop: int) -> np.ndarray:
         """Row k's place in the delivery, for k in [first, stop): k plus its lag."""
@@ -47,10 +52,8 @@ class Disorder:
         keys: np.ndarray = np.arange(first, stop) + lags * self.reach
         return keys
 
-    def table(self, start: int, stop: int) -> pa.Table:
-        """Delivered rows [start, stop): the made rows whose place ranks there, in order."""
-        if stop <= start:
-            return self.engine.table(0, 0)
+    def _ranked(self, start: int, stop: int) -> np.ndarray:
+        """The made rows delivered at places [start, stop), in order."""
         reach = self.reach
         first, last = max(0, start - 2 * reach), stop + 2 * reach
         keys = self._keys(first, last)
@@ -63,10 +66,23 @@ class Disorder:
         own = np.arange(first, last)
         sure = (own >= start - reach) & (own < stop + reach)
         picked = np.flatnonzero(sure & (rank >= start) & (rank < stop))
-        picked = picked[np.argsort(rank[picked])]
-        lo = int(picked.min()) + first if len(picked) else start
-        table = self.engine.table(lo, int(picked.max()) + first + 1 if len(picked) else start)
-        return table.take(pa.array(picked + first - lo))
+        made: np.ndarray = picked[np.argsort(rank[picked])] + first
+        return made
+
+    def table(self, start: int, stop: int) -> pa.Table:
+        """Delivered rows [start, stop). The ranking costs the rows of the reach, whatever
+        the file's size: it is done for a stretch of several reaches at once, and files cut
+        from it (called in any order, from any thread)."""
+        if stop <= start:
+            return self.engine.table(0, 0)
+        with self._lock:
+            at, known = self._known
+            if not (at <= start and stop <= at + len(known)):
+                span = max(stop - start, 8 * self.reach, 4096)
+                at, known = self._known = (start, self._ranked(start, start + span))
+            made = known[start - at : stop - at]
+        lo = int(made.min())
+        return self.engine.table(lo, int(made.max()) + 1).take(pa.array(made - lo))
 
 
 class Resender:

@@ -418,6 +418,15 @@ def _check_changes(ds: Dataset, changes: Changes, fail: Callable[[str, str], Non
     if not isinstance(key.source, Sequence) or key.type not in ("INT", "BIGINT") or key.nulls:
         fail(f"column {key.name!r}", "a change feed's key is a whole number (INT or BIGINT) of "
              "kind sequence, never empty: its start is the first key")  # fmt: skip
+    assert isinstance(key.source, Sequence)
+    if key.source.step <= 0:
+        fail(f"column {key.name!r}", f"a change feed's keys count up: step must be 1 or more, "
+             f"not {key.source.step}")  # fmt: skip
+    last = key.source.start + key.source.step * changes.keys
+    most = 2**31 - 1 if key.type == "INT" else 2**53
+    if key.source.start < -most or last > most:
+        fail(f"column {key.name!r}", f"the first {changes.keys} keys from {key.source.start} "
+             f"by {key.source.step} go past {key.type}'s {most}")  # fmt: skip
     if len(table) < 2:
         fail("changes", "the table needs a column besides its key (what changes)")
     if ds.follows or ds.static or ds.daily or ds.group_size is not None or ds.references:

@@ -9,7 +9,9 @@ whole folder, N files a batch, into a new table:
   tombstones, the batch id in the same transaction), SCD type 1 and 2;
 
 into SQLite (a file, the default journal) and into a real PostgreSQL server (started here,
-durable: fsync on). Prints the median rate of each and the upsert's share of the append's.
+durable: fsync on). Prints the median rate of each and the upsert's share of the append's; and
+first, how fast the engine draws the feed itself beside `person` (a million rows each, after a
+first draw that fills the pools).
 
     python scripts/bench_upsert.py [--files 40] [--rows-per-file 2500] [--per-batch 10] [--repeat 3]
 """
@@ -44,7 +46,7 @@ def append(spark: Any, folder: Path, url: str, table: str, per_batch: int, datas
 
     def write(batch: Any, batch_id: int) -> None:
         # the rows read from the batch as the upsert reads them, every copy kept
-        found = changes_of(batch, "customerId", ["name", "city", "segment"], naive=True)
+        found = changes_of(batch, dataset, naive=True)
         rows = [(op, seq, ts, key, *values) for key, seq, op, ts, values in found]
         with target.connect() as conn, _transaction(conn, target.postgres):
             conn.cursor().executemany(f"INSERT INTO {table} VALUES ({', '.join([p] * 7)})", rows)
@@ -53,6 +55,19 @@ def append(spark: Any, folder: Path, url: str, table: str, per_batch: int, datas
     assert names[:3] == ["op", "seq", "ts"]
     query = frame.writeStream.foreachBatch(write).trigger(availableNow=True).start()
     query.awaitTermination()
+
+
+def draw_rates(rows: int = 1_000_000) -> None:
+    from generator.datasets import get_dataset
+    from generator.engine import Engine
+
+    for name in ("customer_changes", "person"):
+        engine = Engine(get_dataset(name), 3)
+        engine.table(0, 10)
+        start = time.perf_counter()
+        engine.table(0, rows)
+        rate = rows / (time.perf_counter() - start)
+        print(f"the engine draws {name}: {rate:,.0f} rows/s")
 
 
 def main() -> None:
@@ -70,6 +85,7 @@ def main() -> None:
     parser.add_argument("--per-batch", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    draw_rates()
     spark = build_session(SessionConfig(app_name="bench-upsert", master="local[2]",
                                         conf=TEST_CONF, quiet=True))  # fmt: skip
     spark.sparkContext.setLogLevel("ERROR")

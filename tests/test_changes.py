@@ -58,9 +58,9 @@ def by_key(table: pa.Table) -> dict[int, list[dict[str, Any]]]:
 
 
 def test_every_key_s_changes_follow_the_rule_across_segments() -> None:
-    """Per key, in commit order: an insert first; after a delete, an insert; a delete carries
-    the row before it; an update keeps what it does not touch and changes at least one
-    column's draw. Checked row by row in plain Python over two segments' worth of rows."""
+    """Per key, in commit order: an insert first; after a delete, an insert, and never an
+    insert of a live row; a delete carries the row before it. Checked row by row in plain
+    Python over two segments' worth of rows."""
     table = Engine(FEED, 5).table(0, BLOCK_ROWS + 20_000)
     assert table.column("seq").to_pylist() == list(range(1, table.num_rows + 1))
     ts = table.column("ts").cast(pa.int64()).to_numpy()
@@ -117,6 +117,26 @@ def fold_table(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return table
 
 
+def fold_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every version, the plain way: the changes once each, in seq order, each insert or update
+    a version that ends at its key's next change."""
+    once = {r["seq"]: r for r in rows}
+    chains: dict[int, list[dict[str, Any]]] = {}
+    for seq in sorted(once):
+        chains.setdefault(once[seq]["customerId"], []).append(once[seq])
+    out = []
+    for key, chain in chains.items():
+        for i, row in enumerate(chain):
+            if row["op"] == "d":
+                continue
+            nxt = chain[i + 1] if i + 1 < len(chain) else None
+            out.append({"customerId": key, **{c: row[c] for c in OTHERS},
+                        "valid_from": str(row["ts"]),
+                        "valid_to": None if nxt is None else str(nxt["ts"]),
+                        "current": nxt is None, "seq": row["seq"]})  # fmt: skip
+    return sorted(out, key=lambda v: (v["customerId"], v["seq"]))
+
+
 def test_the_keys_are_the_same_whatever_order_and_copies_the_changes_land_in(
     tmp_path: Path,
 ) -> None:
@@ -149,7 +169,8 @@ def test_the_keys_are_the_same_whatever_order_and_copies_the_changes_land_in(
     assert sorted(v["customerId"] for v in current) == sorted(expected)
     assert all(v["valid_to"] is None for v in current)
     assert all(v["valid_to"] is not None for v in history1 if not v["current"])
-    assert len(history2) == len({r["seq"] for r in landed if r["op"] != "d"})
+    assert history1 == fold_history(rows.to_pylist())
+    assert history2 == fold_history(landed)  # valid_to and current too, out of order
 
 
 def test_the_keys_land_with_the_files_and_a_run_that_goes_on_keeps_them(tmp_path: Path) -> None:
@@ -217,11 +238,21 @@ def test_a_wrong_changes_table_is_one_line(change: str, said: str) -> None:
         loads(SPEC.replace("keys = 50\ndeletes = 0.2", change))
 
 
+def test_no_deletes_at_all_is_a_feed_of_inserts_and_updates() -> None:
+    ds = loads(SPEC.replace("deletes = 0.2", "deletes = 0.0"))
+    ops = Counter(Engine(ds, 1).table(0, BLOCK_ROWS + 10).column("op").to_pylist())
+    assert set(ops) == {"c", "u"} and ops["c"] == 50  # each slot inserted once, never again
+
+
 def test_a_change_feed_needs_a_whole_number_key() -> None:
     with pytest.raises(UsageError, match="a change feed's key is a whole number"):
         loads(SPEC.replace('key = "id"', 'key = "balance"'))
     with pytest.raises(UsageError, match="needs the table's key"):
         loads(SPEC.replace('key = "id"\n', ""))
+    with pytest.raises(UsageError, match="keys count up: step must be 1 or more, not 0"):
+        loads(SPEC.replace("start = 1\n", "start = 1\nstep = 0\n"))
+    with pytest.raises(UsageError, match="the first 50 keys from 2147483600 by 1 go past INT"):
+        loads(SPEC.replace("start = 1\n", "start = 2147483600\n").replace("BIGINT", "INT", 1))
 
 
 def test_late_changes_are_refused_and_disorder_is_the_files_own(tmp_path: Path) -> None:
@@ -262,6 +293,34 @@ def test_upsert_with_copies_and_disorder_equals_the_key(
     assert consumer_main([*args[:-1], str(tmp_path / "other")]) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("agree")
     assert count(db, "SELECT count(*) FROM stream_lab_batches") == 10
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_the_history_writer_merges_changes_in_any_order_into_the_key_s_versions(
+    tmp_path: Path, db: str, request: pytest.FixtureRequest
+) -> None:
+    """SCD 2 in the database, without Spark: changes shuffled, copies among them, in batches of
+    any size; the table's versions (valid_to and current included) are those of seq order."""
+    from consumer.tables import Target, Writer
+
+    url = request.getfixturevalue("postgresql") if db == "postgresql" else (
+        f"sqlite:///{tmp_path / 'h.db'}")  # fmt: skip
+    writer = Writer(Target(url, f"h_{tmp_path.name[-10:].replace('-', '_')}"), "customerId",
+                    OTHERS, ["INT", "STRING", "STRING", "STRING"], 2)  # fmt: skip
+    rows = Engine(FEED, 8, clock=Clock(0, 0.5)).table(0, 3000).to_pylist()
+    changes = [(r["customerId"], r["seq"], r["op"], str(r["ts"]), [r[c] for c in OTHERS])
+               for r in rows]  # fmt: skip
+    messy = changes + random.Random(2).sample(changes, 300)  # copies
+    random.Random(3).shuffle(messy)
+    with writer.target.connect() as conn:
+        writer.create(conn)
+        batch, start = 0, 0
+        while start < len(messy):
+            size = random.Random(batch).randint(1, 400)
+            assert writer.apply(conn, "w", batch, messy[start : start + size])
+            batch, start = batch + 1, start + size
+        found = sorted(writer.rows(conn), key=lambda v: (v["customerId"], v["seq"]))
+    assert found == fold_history(rows)
 
 
 def test_a_batch_applied_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
@@ -420,6 +479,70 @@ def test_debezium_envelopes_say_what_the_csv_feed_says(
             "customers", "--available-now", "--check", "--quiet"]  # fmt: skip
     assert consumer_main(args) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("agree")
+
+
+ODD = """
+name = "odd"
+description = "a change feed whose columns SQL would misread unquoted"
+key = "order"
+
+[changes]
+keys = 30
+
+[[columns]]
+name = "order"
+type = "INT"
+[columns.source]
+kind = "sequence"
+
+[[columns]]
+name = "a b"
+type = "STRING"
+[columns.source]
+kind = "choice"
+values = ["x", "y", "z"]
+
+[[columns]]
+name = "x); DROP TABLE t; --"
+type = "DATE"
+[columns.source]
+kind = "choice"
+values = ["2026-01-01", "2026-02-01"]
+"""
+
+
+@pytest.mark.spark
+def test_any_column_name_is_a_name_in_sql_and_dates_survive_the_keys(
+    tmp_path: Path, spark: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "odd.toml"
+    spec.write_text(ODD)
+    data, db = tmp_path / "data", tmp_path / "odd.db"
+    land(data, "--files", "5", "--seed", "1", "--dataset", str(spec), "--format", "debezium")
+    args = ["upsert", str(data), "--into", f"sqlite:///{db}", "--table", "t", "--available-now",
+            "--check", "--quiet"]  # fmt: skip
+    assert consumer_main(args) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("agree")
+    with sqlite3.connect(db) as conn:
+        names = [c[1] for c in conn.execute('PRAGMA table_info("t")')]
+    assert names == ["order", "a b", "x); DROP TABLE t; --", "_seq"]
+    # the same table name with another --scd: one line, nothing changed
+    assert consumer_main([*args, "--scd", "2"]) == 2
+    assert "--table t is there with other columns (order, a b, x); DROP TABLE t; --, _seq)" in (
+        capsys.readouterr().err)  # fmt: skip
+
+
+def test_a_column_upsert_keeps_for_itself_is_one_line(tmp_path: Path) -> None:
+    spec = tmp_path / "own.toml"
+    spec.write_text(SPEC.replace('name = "balance"', 'name = "current"'))
+    land(tmp_path / "data", "--files", "1", "--dataset", str(spec))
+    with pytest.raises(UsageError, match="column 'current' of accounts: upsert keeps a column"):
+        from consumer.cli import COMMANDS, build_parser
+
+        into = f"sqlite:///{tmp_path / 'x.db'}"
+        args = build_parser().parse_args(["upsert", str(tmp_path / "data"), "--into", into,
+                                          "--table", "t"])  # fmt: skip
+        next(c for c in COMMANDS if c.name == "upsert").config(args)
 
 
 def pa_csv(path: Path) -> list[dict[str, Any]]:

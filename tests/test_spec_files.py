@@ -39,7 +39,7 @@ SEED_BYTES = {
     "customers": "00ae823c957fe13440df0321ca0f0ba37a58b30923042001bce01509adb56148",
     "activity": "047b10746369dc6f7b7ec9d15645c698fefdc257b88909c14f781b38c5ec6df7",
     "words": "0ed1ce2d502a15bb308dbf468ade5ee6dea756e41c8966171910b9c7ad90c1d0",
-    "customer_changes": "374638b3740af3fe97364aab9966919ff650111409f75a7d7f0140fc88abcc30",
+    "customer_changes": "4f4de912976d2094b3399cc29e482f65c619949518491a6b8bc9ca826a78fbe3",
 }
 EVENT_TIME = EventTime(start=dt.datetime(2026, 1, 1), speed=0.5, disorder=3, late_fraction=0.1,
                        max_lateness=60)  # fmt: skip

@@ -13,6 +13,7 @@ line of each identity standing (`store.read` with `fold`), and the readers here 
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +32,27 @@ HISTORY_COLUMNS = ("valid_from", "valid_to", "current")
 
 
 def _changes(dataset: Dataset, table: pa.Table) -> list[tuple[Any, int, str, str, list[Any]]]:
-    """A landed file's changes as (key, seq, op, ts, the table's other columns)."""
+    """A landed file's changes as (key, seq, op, ts, the table's other columns), values as
+    JSON holds them (a date or a time as the CSV writes it)."""
     assert dataset.key is not None
     others = [c.name for c in dataset.table_columns if c.name != dataset.key]
     keys = table.column(dataset.key).to_pylist()
     seqs = table.column("seq").to_pylist()
     ops = table.column("op").to_pylist()
     times = isos(seconds_of(table.column("ts")))
-    values = list(zip(*(table.column(n).to_pylist() for n in others), strict=True)) or [()] * len(
-        keys
-    )
+    columns = [[_json(v) for v in table.column(n).to_pylist()] for n in others]
+    values = list(zip(*columns, strict=True)) if columns else [()] * len(keys)
     return [
         (k, s, o, t, list(v)) for k, s, o, t, v in zip(keys, seqs, ops, times, values, strict=True)
     ]
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 class TableKey(AnswerKey):
@@ -118,7 +127,7 @@ class HistoryKey(AnswerKey):
         for key, seq, op, ts, values in _changes(self.dataset, table):
             self.changes += 1
             chain = self.chains.setdefault(key, [])
-            at = bisect.bisect_left([c[0] for c in chain], seq)
+            at = bisect.bisect_left(chain, seq, key=lambda c: c[0])
             if at < len(chain) and chain[at][0] == seq:
                 self.stale += 1  # a copy
                 continue
