@@ -220,9 +220,10 @@ def socket_input(args: argparse.Namespace) -> SocketInput:
 # --- running and output -----------------------------------------------------------------------
 
 
-def add_running(p: argparse.ArgumentParser, console: OutputConfig) -> None:
+def add_running(p: argparse.ArgumentParser, console: OutputConfig, sinks: bool = True) -> None:
     """How long the run lasts, its trigger, and where it writes; `console`: the consumer's
-    console defaults (rows shown, truncation)."""
+    console defaults (rows shown, truncation). `sinks=False`: a consumer that writes where it
+    writes (upsert) takes no sink, output mode, console or output folder options."""
     run = p.add_argument_group("running")
     run.add_argument("--timeout", type=non_negative_float, metavar="SECONDS",
                      help="stop cleanly after this many seconds, exit 0 (seconds, as PySpark's "
@@ -237,26 +238,31 @@ def add_running(p: argparse.ArgumentParser, console: OutputConfig) -> None:
                       "then exit")  # fmt: skip
     run.add_argument("--quiet", action="store_true", help="no line per batch on stderr")
     out = p.add_argument_group("output")
-    out.add_argument("--sink", choices=SINKS,
-                     help="(default: console; a memory table with --check)")  # fmt: skip
-    out.add_argument("--output-mode", choices=("append", "update", "complete"),
-                     help="append, update or complete, where the query allows it (default: "
-                     "the query's)")  # fmt: skip
-    out.add_argument(
-        "--num-rows",
-        type=positive_int,
-        default=console.num_rows,
-        metavar="N",
-        help=f"rows the console shows per batch (default: {console.num_rows})",
-    )
-    out.add_argument("--truncate", action=argparse.BooleanOptionalAction,
-                     default=console.truncate, help="truncate long values on the console "
-                     f"(default: {'on' if console.truncate else 'off'})")  # fmt: skip
+    if sinks:
+        out.add_argument("--sink", choices=SINKS,
+                         help="(default: console; a memory table with --check)")  # fmt: skip
+        out.add_argument("--output-mode", choices=("append", "update", "complete"),
+                         help="append, update or complete, where the query allows it "
+                         "(default: the query's)")  # fmt: skip
+        out.add_argument(
+            "--num-rows",
+            type=positive_int,
+            default=console.num_rows,
+            metavar="N",
+            help=f"rows the console shows per batch (default: {console.num_rows})",
+        )
+        out.add_argument("--truncate", action=argparse.BooleanOptionalAction,
+                         default=console.truncate, help="truncate long values on the console "
+                         f"(default: {'on' if console.truncate else 'off'})")  # fmt: skip
     out.add_argument("--checkpoint", metavar="DIR",
                      help="checkpoint folder: a restarted query resumes where it stopped "
                      "(required for file sinks)")  # fmt: skip
-    out.add_argument("--output", metavar="DIR",
-                     help="where a parquet/csv/json sink writes (required for them)")  # fmt: skip
+    if sinks:
+        out.add_argument(
+            "--output",
+            metavar="DIR",
+            help="where a parquet/csv/json sink writes (required for them)",
+        )
     out.add_argument("--query-name", metavar="NAME",
                      help="query name; the table name of the memory sink")  # fmt: skip
     out.add_argument("--report", metavar="FILE.html",
@@ -272,12 +278,12 @@ def add_running(p: argparse.ArgumentParser, console: OutputConfig) -> None:
 def run_options(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         output=OutputConfig(
-            sink=args.sink,
-            output_mode=args.output_mode,
-            num_rows=args.num_rows,
-            truncate=args.truncate,
+            sink=getattr(args, "sink", None),  # a consumer without sink options: its own
+            output_mode=getattr(args, "output_mode", None),
+            num_rows=getattr(args, "num_rows", OutputConfig.num_rows),
+            truncate=getattr(args, "truncate", OutputConfig.truncate),
             checkpoint=args.checkpoint,
-            path=args.output,
+            path=getattr(args, "output", None),
             trigger_seconds=args.trigger,
             available_now=args.available_now,
             query_name=args.query_name,

@@ -31,6 +31,7 @@ BATCHES = "stream_lab_batches"  # (writer, table, batch): the batches each write
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,54}")
 
 Change = tuple[Any, int, str, str, list[Any]]  # key, seq, op, ts, the other columns
+Tails = dict[Any, list[Any]]  # per key, rows of its history
 
 
 @dataclass(frozen=True)
@@ -208,50 +209,80 @@ class Writer:
         """Each key the batch touches: the tail of its history from the change before the
         batch's oldest read (versions and deletes), the batch's changes merged in by seq (a seq
         already there is a copy), the versions whose end moved updated and the new ones
-        inserted. In commit order that tail is the key's current version alone."""
-        t, d, k = self.t, self.d, self.k
+        inserted. In commit order that tail is the key's current version alone. The tails are
+        read a few hundred keys a query, and written with one statement a kind."""
         by_key: dict[Any, list[Change]] = {}
         for change in changes:
             by_key.setdefault(change[0], []).append(change)
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        deletes: list[tuple[Any, ...]] = []
+        keys = list(by_key)
+        for at in range(0, len(keys), 400):
+            some = keys[at : at + 400]
+            versions, gone = self._tails(cur, [(key, min(c[1] for c in by_key[key]))
+                                               for key in some])  # fmt: skip
+            for key in some:
+                chain = {r[0]: (r[0], "u", r[1], list(r[3:])) for r in versions.get(key, [])}
+                kept = {r[0]: r[2] for r in versions.get(key, [])}
+                chain |= {seq: (seq, "d", ts, []) for seq, ts in gone.get(key, [])}
+                there = set(chain)
+                for _, seq, op, ts, values in by_key[key]:
+                    chain.setdefault(seq, (seq, op, ts, values))
+                if set(chain) == there:
+                    continue  # copies only
+                ordered = sorted(chain.values())
+                for i, (seq, op, ts, values) in enumerate(ordered):
+                    if op == "d":
+                        if seq not in there:
+                            deletes.append((key, seq, ts))
+                        continue
+                    last = i + 1 == len(ordered)
+                    end = (None if last else ordered[i + 1][2], last)
+                    if seq not in there:
+                        inserts.append((key, *values, ts, end[0], int(end[1]), seq))
+                    elif kept[seq] != end:
+                        updates.append((end[0], int(end[1]), key, seq))
+        t, d, k = self.t, self.d, self.k
         names = ", ".join(self.cols)
         marks = ", ".join("?" for _ in range(len(self.cols) + 5))
-        insert = self._sql(f"INSERT INTO {t} ({k}, {names}, valid_from, valid_to, current, "
-                           f"_seq) VALUES ({marks})")  # fmt: skip
-        for key, mine in by_key.items():
-            oldest = min(seq for _, seq, _, _, _ in mine)
-            cur.execute(self._sql(
-                f"SELECT max(s) FROM (SELECT max(_seq) AS s FROM {t} WHERE {k} = ? AND _seq < ? "
-                f"UNION ALL SELECT max(_seq) FROM {d} WHERE {k} = ? AND _seq < ?) AS before"),
-                (key, oldest, key, oldest))  # fmt: skip
-            row = cur.fetchone()
-            since = row[0] if row is not None and row[0] is not None else oldest
-            cur.execute(self._sql(f"SELECT _seq, valid_from, valid_to, current, {names} FROM {t} "
-                                  f"WHERE {k} = ? AND _seq >= ?"), (key, since))  # fmt: skip
-            rows = cur.fetchall()
-            kept = {r[0]: (r[2], bool(r[3])) for r in rows}
-            chain = {r[0]: (r[0], "u", r[1], list(r[4:])) for r in rows}
-            cur.execute(self._sql(f"SELECT _seq, ts FROM {d} WHERE {k} = ? AND _seq >= ?"),
-                        (key, since))  # fmt: skip
-            chain |= {r[0]: (r[0], "d", r[1], []) for r in cur.fetchall()}
-            there = set(chain)
-            for _, seq, op, ts, values in mine:
-                chain.setdefault(seq, (seq, op, ts, values))
-            if set(chain) == there:
-                continue  # copies only
-            ordered = sorted(chain.values())
-            for i, (seq, op, ts, values) in enumerate(ordered):
-                if op == "d":
-                    if seq not in there:
-                        cur.execute(self._sql(f"INSERT INTO {d} VALUES (?, ?, ?)"), (key, seq, ts))
-                    continue
-                last = i + 1 == len(ordered)
-                end = (None if last else ordered[i + 1][2], last)
-                if seq not in there:
-                    cur.execute(insert, (key, *values, ts, end[0], int(end[1]), seq))
-                elif kept[seq] != end:
-                    cur.execute(self._sql(f"UPDATE {t} SET valid_to = ?, current = ? "
-                                          f"WHERE {k} = ? AND _seq = ?"),
-                                (end[0], int(end[1]), key, seq))  # fmt: skip
+        cur.executemany(self._sql(f"INSERT INTO {t} ({k}, {names}, valid_from, valid_to, "
+                                  f"current, _seq) VALUES ({marks})"), inserts)  # fmt: skip
+        cur.executemany(self._sql(f"UPDATE {t} SET valid_to = ?, current = ? WHERE {k} = ? "
+                                  "AND _seq = ?"), updates)  # fmt: skip
+        cur.executemany(self._sql(f"INSERT INTO {d} VALUES (?, ?, ?)"), deletes)
+
+    def _tails(self, cur: Any, oldest: list[tuple[Any, int]]) -> tuple[Tails, Tails]:
+        """For each (key, the batch's oldest seq of it): its versions (seq, valid_from,
+        (valid_to, current), the columns) and deletes (seq, ts) from the key's last change
+        before that seq on, in two queries."""
+        t, d, k = self.t, self.d, self.k
+        pairs = ", ".join("(?, ?)" for _ in oldest)
+        # the last change before the batch's oldest, in versions or deletes; else the oldest
+        since = (
+            f"WITH b (bk, oldest) AS (VALUES {pairs}), "
+            f"x AS (SELECT bk, oldest, (SELECT max(_seq) FROM {t} AS tv WHERE tv.{k} = b.bk "
+            f"AND tv._seq < b.oldest) AS v, (SELECT max(_seq) FROM {d} AS td WHERE td.{k} = "
+            f"b.bk AND td._seq < b.oldest) AS g FROM b), "
+            "s AS (SELECT bk, COALESCE(CASE WHEN COALESCE(v, -1) >= COALESCE(g, -1) THEN v "
+            "ELSE g END, oldest) AS since FROM x) "
+        )  # fmt: skip
+        flat = [value for pair in oldest for value in pair]
+        names = ", ".join(f"r.{c}" for c in self.cols)
+        cur.execute(self._sql(since + f"SELECT r.{k}, r._seq, r.valid_from, r.valid_to, "
+                              f"r.current, {names} FROM {t} AS r JOIN s ON r.{k} = s.bk "
+                              "WHERE r._seq >= s.since"), flat)  # fmt: skip
+        versions: dict[Any, list[Any]] = {}
+        for row in cur.fetchall():
+            versions.setdefault(row[0], []).append(
+                (row[1], row[2], (row[3], bool(row[4])), *row[5:])
+            )
+        cur.execute(self._sql(since + f"SELECT r.{k}, r._seq, r.ts FROM {d} AS r JOIN s ON "
+                              f"r.{k} = s.bk WHERE r._seq >= s.since"), flat)  # fmt: skip
+        gone: dict[Any, list[Any]] = {}
+        for row in cur.fetchall():
+            gone.setdefault(row[0], []).append((row[1], row[2]))
+        return versions, gone
 
     def _naive(self, cur: Any, changes: Sequence[Change]) -> None:
         """What a first version does, for the lesson to show what it gets wrong: every change

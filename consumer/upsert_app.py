@@ -235,7 +235,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "ids: what a first version does, to see what it gets wrong (lesson 11)",
     )
     arguments.add_input(p, dataset="customer_changes", kinds=("folder",))
-    arguments.add_running(p, QUIET)
+    arguments.add_running(p, QUIET, sinks=False)
 
 
 def _config(args: argparse.Namespace) -> UpsertConfig:
