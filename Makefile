@@ -37,13 +37,14 @@ postgres:
 # 9 min 4 s
 # With the notebook, the README recipe and the pytest plugin (7112d4c, a45e2cf): 8 min 52 s,
 # 9 min 34 s (9 min 25 s, 10 min 9 s with set-up). With the checks of one's own queries and
-# lesson 10 (e6d8eba): 10 min 15 s (10 min 55 s with set-up)
+# lesson 10 (e6d8eba): 10 min 15 s (10 min 55 s with set-up). With change feeds, lesson 11 and
+# PostgreSQL (35cec8a): 10 min 43 s, 529 tests (11 min 19 s with set-up)
 test: $(VENV)/.installed java chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 3 --dist worksteal
 
-# the quick lane: everything but the tests marked slow (two workers: 2 min 38 s at e6d8eba,
-# 418 tests; 2 min 45 s at 7112d4c, 406 tests; 2 min 49 s from a fresh clone at 992bf86, 2 min 57 s at 5988d55; at 646bcb7, 3 min 40 s, and with three workers 3 min 54 s)
+# the quick lane: everything but the tests marked slow (two workers: 2 min 51 s at 35cec8a with
+# the costliest change-feed tests marked slow, 450 tests; 2 min 38 s at e6d8eba, 418 tests; 2 min 45 s at 7112d4c, 406 tests; 2 min 49 s from a fresh clone at 992bf86, 2 min 57 s at 5988d55; at 646bcb7, 3 min 40 s, and with three workers 3 min 54 s)
 quick: $(VENV)/.installed java chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -m "not slow"

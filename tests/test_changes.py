@@ -440,6 +440,7 @@ def test_a_batch_run_again_after_its_write_changes_nothing_only_with_batch_ids(
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_naive_upserts_of_a_feed_out_of_order_differ(
     tmp_path: Path, spark: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -453,6 +454,7 @@ def test_naive_upserts_of_a_feed_out_of_order_differ(
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_debezium_envelopes_say_what_the_csv_feed_says(
     tmp_path: Path, spark: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -512,6 +514,7 @@ values = ["2026-01-01", "2026-02-01"]
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_any_column_name_is_a_name_in_sql_and_dates_survive_the_keys(
     tmp_path: Path, spark: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -564,6 +567,7 @@ def postgresql() -> Any:
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 @pytest.mark.parametrize("scd", ["1", "2"])
 def test_upsert_into_a_real_postgresql_equals_the_key(
     tmp_path: Path, spark: Any, capsys: pytest.CaptureFixture[str], postgresql: str, scd: str
@@ -606,6 +610,7 @@ def test_spark_s_own_auto_cdc_flow_cannot_run_on_spark_alone(tmp_path: Path) -> 
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_the_synthetic_source_makes_the_same_changes_in_any_partition(spark: Any) -> None:
     """70,000 rows in three partitions: the last starts past the engine's first segment, so its
     worker draws the table that segment left before its own rows."""
@@ -633,3 +638,32 @@ def test_the_socket_serves_the_changes_in_commit_order() -> None:
     assert [(e["after"] or e["before"])["customerId"] for e in envelopes] == [
         r["customerId"] for r in rows
     ]
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_ctrl_c_stops_an_upsert_cleanly_and_the_table_goes_on_from_there(
+    tmp_path: Path, spark: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C as a terminal sends it (to the process group), mid-run: one line, no traceback,
+    exit 0; started again on its checkpoint, the table equals the key."""
+    import signal
+
+    from tests.test_consumer_cli import _terminal
+
+    data, db, ckpt = tmp_path / "data", tmp_path / "t.db", tmp_path / "ckpt"
+    land(data, "--files", "40", "--seed", "9", "--duplicates", "0.1", "--disorder", "20")
+    args = ["upsert", str(data), "--into", f"sqlite:///{db}", "--table", "customers",
+            "--checkpoint", str(ckpt), "--conf", "spark.ui.enabled=false"]  # fmt: skip
+    proc = _terminal([sys.executable, "-m", "consumer", *args])
+    deadline = time.monotonic() + 120
+    while proc.err.count("consumer: upsert batch ") < 3:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.err
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.finish()
+    assert proc.returncode == 0, err
+    assert "consumer: interrupted: stopping" in err
+    assert "Traceback" not in err and "Exception" not in err, err
+    assert consumer_main([*args, "--available-now", "--check", "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("agree")
