@@ -243,7 +243,9 @@ def read_csv_static(
     spark: SparkSession, folder: str | list[str], dataset: Dataset, fmt: str = "csv"
 ) -> DataFrame:
     """A data set's files read once, as a static table (the dimension of a stream-static join):
-    a folder's, or the files listed."""
+    a folder's, or the files listed; a change feed's Debezium envelopes as its rows."""
+    if fmt == "debezium":
+        return debezium_rows(spark.read.schema(debezium_struct(dataset)).json(folder), dataset)
     reader = spark.read.format(fmt).schema(struct_type(dataset))
     if fmt == "csv":
         reader = reader.options(**csv_options(dataset))

@@ -47,7 +47,7 @@ from consumer.report.spark_state import files_per_batch, watermarks
 from consumer.session import is_remote, read_csv_static, read_csv_stream
 from generator.answers import Lateness
 from generator.errors import UsageError
-from generator.manifest import format_of, held_to
+from generator.manifest import format_of, held_to, landed_format
 from generator.options import held, non_negative_int, one_of, positive_int
 from generator.spec import Dataset
 
@@ -195,7 +195,7 @@ def folder_data(folder: Path) -> tuple[Dataset, str, list[Path]]:
                    if p.is_file() and not p.name.startswith(("_", ".")))  # fmt: skip
     if not files:
         raise CannotCheck(f"{folder} holds no files yet")
-    fmt = format_of(files[0].name)
+    fmt = landed_format(folder) or format_of(files[0].name)  # as the manifest says
     return dataset, fmt, files
 
 

@@ -667,3 +667,24 @@ def test_ctrl_c_stops_an_upsert_cleanly_and_the_table_goes_on_from_there(
     assert "Traceback" not in err and "Exception" not in err, err
     assert consumer_main([*args, "--available-now", "--check", "--quiet"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("agree")
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_a_query_of_one_s_own_is_checked_over_debezium_envelopes(
+    tmp_path: Path, spark: Any
+) -> None:
+    """`check_query` reads the folder in the format its manifest says: the envelopes, as the
+    feed's rows, both as a stream and as the static table its twin runs on."""
+    from pyspark.sql import functions as F
+
+    from consumer.testing import check_query
+
+    land(tmp_path, "--files", "5", "--seed", "2", "--format", "debezium")
+
+    def per_op(changes: Any) -> Any:
+        return changes.groupBy("op").agg(F.count("*").alias("n"), F.max("seq").alias("last"))
+
+    result = check_query(spark, per_op, tmp_path, output_mode="complete")
+    assert result.agree, result.explain()
+    assert {r[0] for r in result.streamed} >= {"c", "u"}
