@@ -181,6 +181,15 @@ def test_the_keys_land_with_the_files_and_a_run_that_goes_on_keeps_them(tmp_path
                                  quiet=True, duplicates=0.1, event_time=START)  # fmt: skip
             run_files(config)
     assert load_table(once / "_truth_table.jsonl") == load_table(twice / "_truth_table.jsonl")
+    # a run's end writes each key compact: one line per live key, one per version, a summary
+    for folder in (once, twice):
+        raw = [
+            json.loads(line) for line in (folder / "_truth_table.jsonl").read_text().splitlines()
+        ]
+        assert raw[:-1] == load_table(folder / "_truth_table.jsonl") and "summary" in raw[-1]
+        raw = [json.loads(line) for line in
+               (folder / "_truth_history.jsonl").read_text().splitlines()]  # fmt: skip
+        assert raw[:-1] == load_history(folder / "_truth_history.jsonl")
     assert load_history(once / "_truth_history.jsonl") == load_history(
         twice / "_truth_history.jsonl"
     )

@@ -7,7 +7,9 @@ its `seq` (a tombstone) so an older change landing after it cannot bring the row
 
 Both keys are appended to as files land: a line for each row or version that changed, the last
 line of each identity standing (`store.read` with `fold`), and the readers here (`load_table`,
-`load_history`) fold the file back to the table: one record per live key, one per version.
+`load_history`) fold the file back to the table: one record per live key, one per version. A
+run's last save writes each file anew, compact (one line per live key; one per version); a
+killed run leaves them appended to, which the readers fold the same.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pyarrow as pa
 
 from generator.answers import store
 from generator.answers.base import AnswerKey, isos
-from generator.answers.store import Line
+from generator.answers.store import KeyFile, Line
 from generator.engine import seconds_of
 from generator.spec import Dataset
 
@@ -91,6 +93,18 @@ class TableKey(AnswerKey):
     def restore(self, state: Line) -> None:
         self.rows = {k: (s, d, v) for k, s, d, v in state["rows"]}
         self.changes, self.stale = state["changes"], state["stale"]
+
+    def save(self, folder: Path, compact: bool = False) -> None:
+        """Append the rows that changed; `compact` (a run's last save): write the file anew
+        as the table alone, one line per live key in key order, then the summary."""
+        if not compact:
+            super().save(folder)
+            return
+        file = KeyFile(folder, self.file_name)
+        file.write([{self.key: k, **dict(zip(self.others, v, strict=True))}
+                    for k, (_, deleted, v) in sorted(self.rows.items()) if not deleted],
+                   self.summary())  # fmt: skip
+        self._file, self._saved = file, len(self.final)
 
     def summary(self) -> Line:
         live = sum(1 for _, deleted, _ in self.rows.values() if not deleted)
@@ -170,6 +184,24 @@ class HistoryKey(AnswerKey):
                 if op != "d":
                     valid_to = chain[i + 1][2] if i + 1 < len(chain) else None
                     self.written[key, seq] = (valid_to, i + 1 == len(chain))
+
+    def save(self, folder: Path, compact: bool = False) -> None:
+        """Append the versions that changed; `compact` (a run's last save): write the file
+        anew, one line per version in key and seq order, then the summary."""
+        if not compact:
+            super().save(folder)
+            return
+        lines = []
+        for key, chain in sorted(self.chains.items()):
+            for i, (seq, op, ts, values) in enumerate(chain):
+                if op != "d":
+                    valid_to = chain[i + 1][2] if i + 1 < len(chain) else None
+                    lines.append({self.key: key, **dict(zip(self.others, values, strict=True)),
+                                  "valid_from": ts, "valid_to": valid_to,
+                                  "current": i + 1 == len(chain), "seq": seq})  # fmt: skip
+        file = KeyFile(folder, self.file_name)
+        file.write(lines, self.summary())
+        self._file, self._saved = file, len(self.final)
 
     def summary(self) -> Line:
         versions = sum(1 for chain in self.chains.values() for c in chain if c[1] != "d")

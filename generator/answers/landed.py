@@ -237,7 +237,10 @@ class Keys:
         """Append to each key's file what changed; now and then, and at the `last` save, also
         the keys' whole state (`STATE`), taking no more than a twentieth of the run's time."""
         for name, key in self._keys().items():
-            key.save(self._folder_of(name))
+            if isinstance(key, TableKey | HistoryKey):
+                key.save(self._folder_of(name), compact=last)
+            else:
+                key.save(self._folder_of(name))
         now = time.monotonic()
         if self.any and (last or now >= self._snapshot_due):
             data = json.dumps(self._snapshot(), separators=(",", ":")).encode()
