@@ -81,7 +81,7 @@ class TableKey(AnswerKey):
             if op == "d":
                 self.final.append({self.key: key, DELETED: True})
             else:
-                self.final.append({self.key: key, **dict(zip(self.others, values, strict=True))})
+                self.final.append(self._row(key, values))
 
     def state(self) -> Line:
         return {
@@ -101,10 +101,12 @@ class TableKey(AnswerKey):
             super().save(folder)
             return
         file = KeyFile(folder, self.file_name)
-        file.write([{self.key: k, **dict(zip(self.others, v, strict=True))}
-                    for k, (_, deleted, v) in sorted(self.rows.items()) if not deleted],
-                   self.summary())  # fmt: skip
+        file.write([self._row(k, v) for k, (_, deleted, v) in sorted(self.rows.items())
+                    if not deleted], self.summary())  # fmt: skip
         self._file, self._saved = file, len(self.final)
+
+    def _row(self, key: Any, values: list[Any]) -> Line:
+        return {self.key: key, **dict(zip(self.others, values, strict=True))}
 
     def summary(self) -> Line:
         live = sum(1 for _, deleted, _ in self.rows.values() if not deleted)
@@ -150,23 +152,13 @@ class HistoryKey(AnswerKey):
         for key, at in touched.items():
             chain = self.chains[key]
             for i in range(max(0, at - 1), len(chain)):
-                seq, op, ts, values = chain[i]
+                seq, op = chain[i][:2]
                 if op == "d":
                     continue
-                valid_to = chain[i + 1][2] if i + 1 < len(chain) else None
-                now = (valid_to, i + 1 == len(chain))
+                now = _end(chain, i)
                 if self.written.get((key, seq)) != now:
                     self.written[key, seq] = now
-                    self.final.append(
-                        {
-                            self.key: key,
-                            **dict(zip(self.others, values, strict=True)),
-                            "valid_from": ts,
-                            "valid_to": now[0],
-                            "current": now[1],
-                            "seq": seq,
-                        }
-                    )
+                    self.final.append(self._version(key, chain, i))
 
     def state(self) -> Line:
         return {
@@ -182,8 +174,7 @@ class HistoryKey(AnswerKey):
         for key, chain in self.chains.items():
             for i, (seq, op, _, _) in enumerate(chain):
                 if op != "d":
-                    valid_to = chain[i + 1][2] if i + 1 < len(chain) else None
-                    self.written[key, seq] = (valid_to, i + 1 == len(chain))
+                    self.written[key, seq] = _end(chain, i)
 
     def save(self, folder: Path, compact: bool = False) -> None:
         """Append the versions that changed; `compact` (a run's last save): write the file
@@ -191,17 +182,18 @@ class HistoryKey(AnswerKey):
         if not compact:
             super().save(folder)
             return
-        lines = []
-        for key, chain in sorted(self.chains.items()):
-            for i, (seq, op, ts, values) in enumerate(chain):
-                if op != "d":
-                    valid_to = chain[i + 1][2] if i + 1 < len(chain) else None
-                    lines.append({self.key: key, **dict(zip(self.others, values, strict=True)),
-                                  "valid_from": ts, "valid_to": valid_to,
-                                  "current": i + 1 == len(chain), "seq": seq})  # fmt: skip
+        lines = [self._version(key, chain, i) for key, chain in sorted(self.chains.items())
+                 for i, change in enumerate(chain) if change[1] != "d"]  # fmt: skip
         file = KeyFile(folder, self.file_name)
         file.write(lines, self.summary())
         self._file, self._saved = file, len(self.final)
+
+    def _version(self, key: Any, chain: list[list[Any]], i: int) -> Line:
+        """The version change i of a key's chain starts."""
+        seq, _, ts, values = chain[i]
+        valid_to, current = _end(chain, i)
+        return {self.key: key, **dict(zip(self.others, values, strict=True)), "valid_from": ts,
+                "valid_to": valid_to, "current": current, "seq": seq}  # fmt: skip
 
     def summary(self) -> Line:
         versions = sum(1 for chain in self.chains.values() for c in chain if c[1] != "d")
@@ -213,6 +205,13 @@ class HistoryKey(AnswerKey):
             "ignored": self.stale,
             "scd": 2,
         }
+
+
+def _end(chain: list[list[Any]], i: int) -> tuple[Any, bool]:
+    """When version i of a chain ends (the ts of the key's next change, None while it stands)
+    and whether it stands."""
+    last = i + 1 == len(chain)
+    return (None if last else chain[i + 1][2]), last
 
 
 def load_table(path: Path) -> list[Line]:
